@@ -1,0 +1,61 @@
+# medqa — every entry point. `make run` and `make test` install what they need (idempotently) first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+GO ?= go
+# libgomp reads this once at load; passive waiting gave 1.5–2x on this 2-core machine.
+export OMP_WAIT_POLICY ?= passive
+
+# Debian packages. libopenblas0 matters: without it Debian's libtorch runs on the reference BLAS (~35x slower).
+APT_RUN  := libtorch-dev libopenblas0
+APT_TEST := $(APT_RUN) chromium
+APT_BENCH := $(APT_RUN) python3-torch
+
+# LIBTORCH=/path/to/libtorch (e.g. a PyTorch install's torch/ folder, holding include/ and lib/) builds
+# against that libtorch instead of Debian's; a CUDA build links libtorch_cuda so `cuda` devices work.
+ifneq ($(LIBTORCH),)
+export CGO_CXXFLAGS := -I$(LIBTORCH)/include -I$(LIBTORCH)/include/torch/csrc/api/include
+export CGO_LDFLAGS := -L$(LIBTORCH)/lib -Wl,-rpath,$(LIBTORCH)/lib -Wl,--no-as-needed $(if $(wildcard $(LIBTORCH)/lib/libtorch_cuda.so),-ltorch_cuda) -Wl,--as-needed
+export LD_LIBRARY_PATH := $(LIBTORCH)/lib:$(LD_LIBRARY_PATH)
+endif
+
+# apt_install installs the listed Debian packages that are missing, and nothing else.
+define apt_install
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+endef
+
+.PHONY: help deps-run deps-test deps-bench run test bench data
+help:
+	@echo "make run    install what is missing, then run medqa"
+	@echo "make test   install what is missing, then run every test"
+	@echo "make bench  run the benchmarks (with their reference peers)"
+
+deps-run:
+	$(call apt_install,$(APT_RUN))
+	@$(GO) mod download
+
+deps-test:
+	$(call apt_install,$(APT_TEST))
+	@$(GO) mod download
+
+deps-bench:
+	$(call apt_install,$(APT_BENCH))
+	@$(GO) mod download
+
+# Until the server lands, `make run` runs the data pipeline on the shipped data and prints its statistics.
+run: deps-run data
+
+data:
+	$(GO) run ./trainer data --input files/medquad_qa.csv.gz --out data/splits
+
+test: deps-test
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 25m ./...
+
+bench: deps-bench
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./...

@@ -1,0 +1,3 @@
+module medqa
+
+go 1.26
