@@ -1,0 +1,8 @@
+// Package chat renders conversations with the Qwen2.5 chat templates.
+package chat
+
+// Message is one turn of a conversation, as in Hugging Face chat templates.
+type Message struct {
+	Role    string `json:"role"` // system, user or assistant
+	Content string `json:"content"`
+}
