@@ -57,8 +57,9 @@ func loadPubMedQA(path string, r io.Reader, opt LoadOptions) ([]Row, error) {
 		}
 		pmid := tok.(string) // object keys are always strings
 		at := "$[" + strconv.Quote(pmid) + "]"
+		line, _ := lineCol(src, dec.InputOffset())
 		if seen[pmid] {
-			return nil, fmt.Errorf("%s: %s: PubMed ID appears twice", path, at)
+			return nil, fmt.Errorf("%s:%d: %s: PubMed ID appears twice", path, line, at)
 		}
 		seen[pmid] = true
 		var raw json.RawMessage
@@ -67,7 +68,7 @@ func loadPubMedQA(path string, r io.Reader, opt LoadOptions) ([]Row, error) {
 		}
 		row, err := pubMedQARow(at, raw, opt)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
 		}
 		row.ID = name + "-" + pmid
 		rows = append(rows, row)
@@ -75,8 +76,8 @@ func loadPubMedQA(path string, r io.Reader, opt LoadOptions) ([]Row, error) {
 	if _, err := dec.Token(); err != nil { // the closing brace
 		return nil, fail("$", err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		line, col := lineCol(src, dec.InputOffset())
+	if rest := bytes.TrimLeft(src[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
+		line, col := lineCol(src, int64(len(src)-len(rest)))
 		return nil, fmt.Errorf("%s:%d:%d: $: data after the top-level object", path, line, col)
 	}
 	return rows, nil

@@ -1,0 +1,49 @@
+package data
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// repoFile returns the path of a file in the repository, found by walking
+// up from the package directory to go.mod.
+func repoFile(t testing.TB, rel string) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, rel)
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			t.Fatal("go.mod not found above the package directory")
+		}
+		dir = up
+	}
+}
+
+func medquadPath(t testing.TB) string  { return repoFile(t, "files/medquad_qa.csv.gz") }
+func pubmedqaPath(t testing.TB) string { return repoFile(t, "files/pubmedqa_ori_pqal.json.gz") }
+
+// writeTemp writes content to a file named name in a fresh directory.
+func writeTemp(t testing.TB, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func mustLoad(t testing.TB, path string, opt LoadOptions) []Row {
+	t.Helper()
+	rows, _, err := Load(path, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
