@@ -68,9 +68,10 @@ func CleanQuestion(s string) string {
 var questionMarks = regexp.MustCompile(`\s*\?(?:\s*\?)*`)
 
 // inlineBullet is a list item that MedQuAD's XML flattened onto the line of
-// the item before: two or more spaces, then "- ". It appears ~30,000 times
-// (CancerGov, GHR, NIDDK, ...). Such items get their own line back.
-var inlineBullet = regexp.MustCompile(`[ \t\x{00A0}]{2,}- `)
+// the text before it: a non-space, two or more spaces, then "- ". It appears
+// ~30,000 times (CancerGov, GHR, NIDDK, ...). Such items get their own line
+// back.
+var inlineBullet = regexp.MustCompile(`(\S)[ \t\x{00A0}]{2,}- `)
 
 // CleanLine normalises single-line text: NFC, control and invisible
 // characters removed, every run of whitespace (newlines included) turned
@@ -92,7 +93,7 @@ func CleanText(s string) string {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	s = strings.ReplaceAll(s, "\r", "\n")
 	s = stripInvisible(s)
-	s = inlineBullet.ReplaceAllString(s, "\n- ")
+	s = inlineBullet.ReplaceAllString(s, "${1}\n- ")
 	var b strings.Builder
 	b.Grow(len(s))
 	blank := false

@@ -3,6 +3,7 @@ package data
 import (
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -46,4 +47,29 @@ func mustLoad(t testing.TB, path string, opt LoadOptions) []Row {
 		t.Fatal(err)
 	}
 	return rows
+}
+
+var medquadBuild struct {
+	once sync.Once
+	ds   *Dataset
+	err  error
+}
+
+// medquadDataset is the shipped MedQuAD file through the pipeline with the
+// CLI's defaults, built once per test binary.
+func medquadDataset(t testing.TB) *Dataset {
+	t.Helper()
+	path := medquadPath(t)
+	b := &medquadBuild
+	b.once.Do(func() {
+		b.ds, b.err = Build(Config{
+			Inputs:       []string{path},
+			Split:        SplitConfig{Seed: 42, Validation: 0.09, Test: 0.10},
+			SystemPrompt: DefaultSystemPrompt,
+		})
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.ds
 }

@@ -199,4 +199,3 @@ func TestLoadCSVHeader(t *testing.T) {
 		}
 	}
 }
-

@@ -21,7 +21,7 @@ type template struct {
 
 // templates were derived from files/medquad_qa.csv.gz by replacing each
 // row's focus with a placeholder and grouping the questions by qtype. They
-// match 16,382 of its 16,407 rows; the rest are CDC's free-form questions,
+// match 16,371 of its 16,407 rows; the other 36 are CDC's free-form questions,
 // which the cues below cover (TestInferQTypeMedQuAD checks every row).
 var templates = []template{
 	{"what is (are)", "", "information"},
