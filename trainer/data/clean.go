@@ -67,11 +67,40 @@ func CleanQuestion(s string) string {
 
 var questionMarks = regexp.MustCompile(`\s*\?(?:\s*\?)*`)
 
-// inlineBullet is a list item that MedQuAD's XML flattened onto the line of
-// the text before it: a non-space, two or more spaces, then "- ". It appears
-// ~30,000 times (CancerGov, GHR, NIDDK, ...). Such items get their own line
-// back.
-var inlineBullet = regexp.MustCompile(`(\S)[ \t\x{00A0}]{2,}- `)
+// splitInlineBullets gives back their own line to list items that MedQuAD's
+// XML flattened onto the line of the text before: a non-space, two or more
+// spaces or tabs, then "- ". That happens ~30,000 times (CancerGov, GHR,
+// NIDDK, ...). A dash after a single space is prose and stays.
+func splitInlineBullets(s string) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; ; {
+		k := strings.Index(s[i:], "- ")
+		if k < 0 {
+			break
+		}
+		dash := i + k
+		i = dash + 2
+		j := dash
+		for j > last && (s[j-1] == ' ' || s[j-1] == '\t') {
+			j--
+		}
+		if dash-j < 2 || j == last || s[j-1] == '\n' || s[j-1] == '\r' {
+			continue
+		}
+		if b.Len() == 0 {
+			b.Grow(len(s) + 64)
+		}
+		b.WriteString(s[last:j])
+		b.WriteString("\n- ")
+		last = i
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
 
 // CleanLine normalises single-line text: NFC, control and invisible
 // characters removed, every run of whitespace (newlines included) turned
@@ -85,7 +114,8 @@ func CleanLine(s string) string {
 // runs of spaces that MedQuAD inherits from its XML go. In detail: NFC;
 // CRLF and CR become LF; control and invisible characters are removed;
 // within a line every run of whitespace becomes one space and the line is
-// trimmed; a list item flattened into the line before (see inlineBullet)
+// trimmed; a list item flattened into the line before (see
+// splitInlineBullets)
 // starts its own line; runs of blank lines become one blank line; no blank lines at
 // either end.
 func CleanText(s string) string {
@@ -93,7 +123,7 @@ func CleanText(s string) string {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	s = strings.ReplaceAll(s, "\r", "\n")
 	s = stripInvisible(s)
-	s = inlineBullet.ReplaceAllString(s, "${1}\n- ")
+	s = splitInlineBullets(s)
 	var b strings.Builder
 	b.Grow(len(s))
 	blank := false
