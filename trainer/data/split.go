@@ -45,7 +45,8 @@ type group struct {
 //
 //   - rows with the same QuestionKey form a group, and a group goes to one
 //     split whole;
-//   - a group's stratum is the qtype of its first row;
+//   - a group's stratum is its most common qtype (the first in sort order on
+//     a tie; in MedQuAD every group has a single qtype);
 //   - in each stratum the targets are round(n·test) and round(n·validation)
 //     rows, train taking the rest; the stratum's groups, sorted by key and
 //     then shuffled, go one by one to the split furthest below its target.
@@ -62,16 +63,19 @@ func Split(rows []Row, cfg SplitConfig) ([3][]int, error) {
 		return out, err
 	}
 	byKey := map[string]*group{}
-	strata := map[string][]*group{}
 	for i, r := range rows {
 		k := QuestionKey(r.Question)
 		g := byKey[k]
 		if g == nil {
 			g = &group{key: k}
 			byKey[k] = g
-			strata[r.QType] = append(strata[r.QType], g)
 		}
 		g.rows = append(g.rows, i)
+	}
+	strata := map[string][]*group{}
+	for _, g := range byKey {
+		q := majorityQType(rows, g.rows)
+		strata[q] = append(strata[q], g)
 	}
 	qtypes := make([]string, 0, len(strata))
 	for q := range strata {
@@ -112,6 +116,21 @@ func Split(rows []Row, cfg SplitConfig) ([3][]int, error) {
 		slices.Sort(out[i])
 	}
 	return out, nil
+}
+
+// majorityQType is the most common qtype among rows[idx], the smallest
+// name on a tie, so that it does not depend on row order.
+func majorityQType(rows []Row, idx []int) string {
+	count := map[string]int{}
+	best := ""
+	for _, i := range idx {
+		q := rows[i].QType
+		count[q]++
+		if n, m := count[q], count[best]; n > m || n == m && q < best {
+			best = q
+		}
+	}
+	return best
 }
 
 // shuffle is Fisher–Yates with uniformBelow, both written here rather than

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -143,6 +144,19 @@ func TestSplitDeterministic(t *testing.T) {
 	cfg.Seed = 43
 	if b := ids(rows, cfg); slices.Equal(a[2], b[2]) {
 		t.Error("another seed, same test split")
+	}
+
+	// Groups whose rows disagree on qtype (MedQuAD has none) are placed
+	// the same way in any row order too.
+	qtypes := []string{"a", "b", "c"}
+	var mixed []Row
+	for i := range 600 {
+		mixed = append(mixed, Row{ID: "m-" + strconv.Itoa(i), Question: "question " + strconv.Itoa(i%250), QType: qtypes[i*7%5%3]})
+	}
+	a = ids(mixed, cfg)
+	slices.Reverse(mixed)
+	if b := ids(mixed, cfg); !slices.Equal(a[0], b[0]) || !slices.Equal(a[2], b[2]) {
+		t.Error("the split of mixed-qtype groups depends on row order")
 	}
 }
 
