@@ -151,7 +151,7 @@ func TestSplitDeterministic(t *testing.T) {
 	qtypes := []string{"a", "b", "c"}
 	var mixed []Row
 	for i := range 600 {
-		mixed = append(mixed, Row{ID: "m-" + strconv.Itoa(i), Question: "question " + strconv.Itoa(i%250), QType: qtypes[i*7%5%3]})
+		mixed = append(mixed, Row{ID: "m-" + strconv.Itoa(i), Question: "question " + strconv.Itoa(i%250), QType: qtypes[(i+i/250)%3]})
 	}
 	a = ids(mixed, cfg)
 	slices.Reverse(mixed)
