@@ -26,9 +26,9 @@ func TestLoadBadInput(t *testing.T) {
 		want                []string // substrings of the error, after the file name
 	}{
 		{"unclosed quote", "a.csv", "question,answer\n\"What is X?,ans\nq2,a2\n",
-			false, []string{":2: unbalanced quotes", "starting on line 2"}},
+			false, []string{":2: unbalanced quotes: a quoted field", "not closed"}},
 		{"bare quote", "a.csv", "question,answer\nq1,a1\nq\"2,a2\n",
-			false, []string{":3:2: unbalanced quotes"}},
+			false, []string{":3:2: unbalanced quotes: a \" inside an unquoted field"}},
 		{"too many fields", "a.csv", "question,answer\nq1,a1\nq2,a2,extra\n",
 			false, []string{":3: wrong number of fields: the record has 3, the header has 2"}},
 		{"too few fields", "a.csv", "question,answer,qtype,focus,source\nq1,a1,t,f,s\n\"multi\nline\",a2\n",

@@ -107,9 +107,9 @@ func csvHeader(path string, header []string) (map[string]int, error) {
 }
 
 // csvError names the file and line of a CSV parse error. encoding/csv
-// reports an unbalanced quote at the line where it gave up, which for an
-// unclosed quote is the end of the file, so the record's first line is
-// given too. got and want are the field counts of the record and header.
+// reports an unclosed quote where it gave up, often the end of the file, so
+// the error names the line where the record starts and mentions the other.
+// got and want are the field counts of the record and header.
 func csvError(path string, err error, got, want int) error {
 	var pe *csv.ParseError
 	if !errors.As(err, &pe) {
@@ -118,12 +118,12 @@ func csvError(path string, err error, got, want int) error {
 	switch {
 	case errors.Is(pe.Err, csv.ErrFieldCount):
 		return fmt.Errorf("%s:%d: wrong number of fields: the record has %d, the header has %d", path, pe.StartLine, got, want)
-	case errors.Is(pe.Err, csv.ErrQuote), errors.Is(pe.Err, csv.ErrBareQuote):
-		if pe.StartLine != pe.Line {
-			return fmt.Errorf("%s:%d: unbalanced quotes: the quoted field of the record starting on line %d is not closed properly (parser stopped at line %d, column %d)",
-				path, pe.StartLine, pe.StartLine, pe.Line, pe.Column)
-		}
-		return fmt.Errorf("%s:%d:%d: unbalanced quotes: %v", path, pe.Line, pe.Column, pe.Err)
+	case errors.Is(pe.Err, csv.ErrBareQuote):
+		return fmt.Errorf("%s:%d:%d: unbalanced quotes: a \" inside an unquoted field (quote the field and double the \")",
+			path, pe.Line, pe.Column)
+	case errors.Is(pe.Err, csv.ErrQuote):
+		return fmt.Errorf("%s:%d: unbalanced quotes: a quoted field of the record starting on this line is not closed, or holds a lone \" (parser stopped at line %d, column %d)",
+			path, pe.StartLine, pe.Line, pe.Column)
 	}
 	return fmt.Errorf("%s:%d:%d: %v", path, pe.Line, pe.Column, pe.Err)
 }
