@@ -38,6 +38,16 @@ func EncodeJSONL(w io.Writer, rows []Row, system string) error {
 	return nil
 }
 
+// Encode writes the stats as indented JSON (stats.json).
+func (s Stats) Encode(w io.Writer) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
 // WriteDir writes the splits and stats.json into the directory out, whole
 // or not at all: everything goes to a fresh directory beside out, which then
 // takes out's place. An existing out is replaced only when it holds nothing
@@ -73,14 +83,7 @@ func (ds *Dataset) WriteDir(out string) (err error) {
 			return err
 		}
 	}
-	if err := writeFile(filepath.Join(tmp, StatsFile), func(w io.Writer) error {
-		b, err := json.MarshalIndent(ds.Stats, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(append(b, '\n'))
-		return err
-	}); err != nil {
+	if err := writeFile(filepath.Join(tmp, StatsFile), ds.Stats.Encode); err != nil {
 		return err
 	}
 	return swapDir(tmp, out)
