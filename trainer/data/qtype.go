@@ -15,7 +15,7 @@ const QTypeOther = "other"
 // marks, so "What is (are) X ?", "what is (are) x?" and GARD's
 // "Who is at risk for X? ?" all match.
 type template struct {
-	prefix, suffix string // each ends, or starts, at a word boundary
+	prefix, suffix string // the text before and after the focus
 	qtype          string
 }
 
