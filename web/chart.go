@@ -12,10 +12,10 @@ import (
 
 // Chart geometry in SVG user units; the SVG scales to its container.
 const (
-	chartW, chartH             = 640, 280
-	padL, padR, padT, padB     = 56, 16, 16, 36
-	plotW, plotH               = chartW - padL - padR, chartH - padT - padB
-	maxPlottedPointsPerSeries  = 2000
+	chartW, chartH            = 640, 280
+	padL, padR, padT, padB    = 56, 16, 16, 36
+	plotW, plotH              = chartW - padL - padR, chartH - padT - padB
+	maxPlottedPointsPerSeries = 2000
 )
 
 // Series is one curve of the chart.

@@ -44,11 +44,11 @@ type Deps struct {
 
 // ChatSettings are the sampling defaults and limits the chat page offers.
 type ChatSettings struct {
-	Model       string  // shown in the header, e.g. "medqa-tiny (int8)"
-	Temperature float64 // default temperature
-	TopP        float64 // default nucleus mass
-	MaxTokens   int     // default max new tokens
-	MaxTokensLimit int  // upper bound the server accepts
+	Model          string  // shown in the header, e.g. "medqa-tiny (int8)"
+	Temperature    float64 // default temperature
+	TopP           float64 // default nucleus mass
+	MaxTokens      int     // default max new tokens
+	MaxTokensLimit int     // upper bound the server accepts
 }
 
 // DefaultChatSettings are the sampling defaults when the server gives none.

@@ -113,7 +113,6 @@ func statusText(code int) string {
 	return "Error " + strconv.Itoa(code)
 }
 
-
 // lastStep is the highest step among the events, or -1 before the first.
 func lastStep(events []Event) int {
 	last := -1

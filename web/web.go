@@ -189,4 +189,3 @@ func safeNext(next string) string {
 	}
 	return next
 }
-
