@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"math"
 	"net/http"
 	"slices"
@@ -340,10 +341,15 @@ func (f *fakeBackend) counts() (stops int, asks []string) {
 	return f.stops, slices.Clone(f.asks)
 }
 
-// server mounts the pages and the fake APIs as the real backend would.
-func (f *fakeBackend) handler() http.Handler {
+// handler mounts the pages and the fake APIs as the real backend would; wasm, when not nil,
+// replaces the embedded /wasm/ folder.
+func (f *fakeBackend) handler(wasm ...fs.FS) http.Handler {
 	mux := http.NewServeMux()
 	f.routes(mux)
-	mux.Handle("/", New(Deps{Auth: f, Runs: f}))
+	d := Deps{Auth: f, Runs: f}
+	if len(wasm) > 0 {
+		d.Wasm = wasm[0]
+	}
+	mux.Handle("/", New(d))
 	return mux
 }
