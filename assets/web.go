@@ -18,8 +18,11 @@ var wasmFiles embed.FS
 // Web is the pages' stylesheets, scripts and images, served under /static/.
 var Web = mustSub(webFiles, "web")
 
-// Wasm is the browser module and its loader, served under /wasm/.
-var Wasm = mustSub(wasmFiles, "wasm")
+// Wasm returns the browser module and its loader, served under /wasm/. It is a function, not a
+// variable, so that a binary that never calls it (the Workers front, which leaves /wasm/ to
+// Cloudflare's static assets) does not carry the module inside itself: the linker drops
+// embedded data that nothing reaches.
+func Wasm() fs.FS { return mustSub(wasmFiles, "wasm") }
 
 func mustSub(f embed.FS, dir string) fs.FS {
 	sub, err := fs.Sub(f, dir)

@@ -34,7 +34,8 @@ type Deps struct {
 	Runs RunReader
 	// Static serves /static/ (css, js, images); nil means the embedded assets.Web.
 	Static fs.FS
-	// Wasm serves /wasm/ (medqa.wasm and the toolchain's wasm_exec.js); nil means assets.Wasm.
+	// Wasm serves /wasm/ (medqa.wasm and the toolchain's wasm_exec.js), normally assets.Wasm();
+	// nil leaves /wasm/ unserved (404), and the pages run without their in-browser extras.
 	Wasm fs.FS
 	// Chat holds the chat page's defaults; the zero value means DefaultChatSettings().
 	Chat ChatSettings

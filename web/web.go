@@ -39,9 +39,6 @@ func New(d Deps) http.Handler {
 	if d.Static == nil {
 		d.Static = assets.Web
 	}
-	if d.Wasm == nil {
-		d.Wasm = assets.Wasm
-	}
 	if d.Chat == (ChatSettings{}) {
 		d.Chat = DefaultChatSettings()
 	}
@@ -64,7 +61,9 @@ func New(d Deps) http.Handler {
 	mux.HandleFunc("GET /admin/runs/{id}/chart", s.admin(s.chart))
 	mux.HandleFunc("GET /admin/runs/{id}/report", s.admin(s.report))
 	mux.Handle("GET /static/", http.StripPrefix("/static", staticHandler(d.Static)))
-	mux.Handle("GET /wasm/", http.StripPrefix("/wasm", staticHandler(d.Wasm)))
+	if d.Wasm != nil {
+		mux.Handle("GET /wasm/", http.StripPrefix("/wasm", staticHandler(d.Wasm)))
+	}
 	return securityHeaders(mux)
 }
 
