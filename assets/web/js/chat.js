@@ -127,6 +127,7 @@ function stopAnswer() {
 
 function finish({ usage, timing, error, stopped }) {
   const t = turn;
+  if (!t) return; // already finished (e.g. an error followed by the socket closing)
   turn = null;
   clearTimeout(t.timer);
   t.el.classList.remove("streaming");
