@@ -57,10 +57,11 @@ func Score(prediction string, references []string) (PairScores, error) {
 	s.Rouge = RougeScore(prediction, references, false)
 	s.RougeStemmed = RougeScore(prediction, references, true)
 	s.Squad = SquadScore(prediction, references)
-	b, err := SentenceBLEU(prediction, references)
+	nmt, sacre, _ := corpusBLEUStats([]string{prediction}, [][]string{references})
+	b, err := nmt.result()
 	s.BLEU = BLEUOutcome{b, err}
-	s.SacreBLEU, _ = SacreBLEUCorpus([]string{prediction}, [][]string{references})
-	s.SacreBLEUSentence, _ = SacreBLEUSentence(prediction, references)
+	s.SacreBLEU = sacre.score(false)
+	s.SacreBLEUSentence = sacre.score(true)
 	return s, nil
 }
 
@@ -74,9 +75,10 @@ func Corpus(predictions []string, references [][]string) (CorpusScores, error) {
 		return CorpusScores{}, ErrEmptyCorpus
 	}
 	var c CorpusScores
-	b, err := CorpusBLEU(predictions, references)
+	nmt, sacre, _ := corpusBLEUStats(predictions, references)
+	b, err := nmt.result()
 	c.BLEU = BLEUOutcome{b, err}
-	c.SacreBLEU, _ = SacreBLEUCorpus(predictions, references)
+	c.SacreBLEU = sacre.score(false)
 	var f1, em float64
 	var r, rs Rouge
 	for i, p := range predictions {
