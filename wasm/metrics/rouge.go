@@ -161,15 +161,20 @@ func fmeasure(precision, recall float64) float64 {
 }
 
 type rougeScratch struct {
-	a, b       []uint64
-	prev, cur  []int32
-	table      []int32
-	cntR, cntC []int32
-	union      []bool
+	a, b       []uint64 // n-gram keys
+	cntR, cntC []int32  // rougeLsum token counts, by token id
+	union      []bool   // rougeLsum LCS positions of one reference sentence
+	maskOf     []int32  // LCS match mask index, by token id
+	masks      []uint64 // LCS match masks
+	row, rows  []uint64 // LCS DP rows as bit vectors
 }
 
 func newRougeScratch(vocab int) *rougeScratch {
-	return &rougeScratch{cntR: make([]int32, vocab), cntC: make([]int32, vocab)}
+	s := &rougeScratch{cntR: make([]int32, vocab), cntC: make([]int32, vocab), maskOf: make([]int32, vocab)}
+	for i := range s.maskOf {
+		s.maskOf[i] = -1
+	}
+	return s
 }
 
 // rougeN is _score_ngrams over n-gram Counters, for n of 1 or 2: sorted
@@ -220,24 +225,6 @@ func rougeL(target, pred []int32, s *rougeScratch) float64 {
 	}
 	lcs := lcsLength(target, pred, s)
 	return fmeasure(float64(lcs)/float64(len(pred)), float64(lcs)/float64(len(target)))
-}
-
-func lcsLength(ref, can []int32, s *rougeScratch) int {
-	s.prev = slices.Grow(s.prev[:0], len(can)+1)[:len(can)+1]
-	s.cur = slices.Grow(s.cur[:0], len(can)+1)[:len(can)+1]
-	clear(s.prev)
-	s.cur[0] = 0
-	for _, r := range ref {
-		for j, c := range can {
-			if r == c {
-				s.cur[j+1] = s.prev[j] + 1
-			} else {
-				s.cur[j+1] = max(s.prev[j+1], s.cur[j])
-			}
-		}
-		s.prev, s.cur = s.cur, s.prev
-	}
-	return int(s.prev[len(can)])
 }
 
 // rougeLsum is _summary_level_lcs: for each reference sentence the union of
@@ -291,36 +278,4 @@ func rougeLsum(refSents, predSents [][]int32, s *rougeScratch) float64 {
 		}
 	}
 	return fmeasure(float64(hits)/float64(n), float64(hits)/float64(m))
-}
-
-// lcsMark sets s.union[i] for the positions i of ref on the LCS path that
-// rouge_score's _backtrack_norec picks (on a tie it moves up, not left).
-func lcsMark(ref, can []int32, s *rougeScratch) {
-	rows, cols := len(ref)+1, len(can)+1
-	s.table = slices.Grow(s.table[:0], rows*cols)[:rows*cols]
-	t := s.table
-	clear(t[:cols])
-	for i := 1; i < rows; i++ {
-		row, up := t[i*cols:(i+1)*cols], t[(i-1)*cols:i*cols]
-		row[0] = 0
-		for j := 1; j < cols; j++ {
-			if ref[i-1] == can[j-1] {
-				row[j] = up[j-1] + 1
-			} else {
-				row[j] = max(up[j], row[j-1])
-			}
-		}
-	}
-	for i, j := len(ref), len(can); i > 0 && j > 0; {
-		switch {
-		case ref[i-1] == can[j-1]:
-			s.union[i-1] = true
-			i--
-			j--
-		case t[i*cols+j-1] > t[(i-1)*cols+j]:
-			j--
-		default:
-			i--
-		}
-	}
 }
