@@ -129,7 +129,7 @@ func SentenceBLEU(prediction string, references []string) (*BLEU, error) {
 // predictions[i]). An empty corpus, like one whose predictions (or shortest
 // references) are all empty, gives ZeroDivisionError.
 func CorpusBLEU(predictions []string, references [][]string) (*BLEU, error) {
-	nmt, _, err := corpusBLEUStats(predictions, references)
+	nmt, _, err := corpusBLEUStats(nil, predictions, references)
 	if err != nil {
 		return nil, err
 	}

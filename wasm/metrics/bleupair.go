@@ -46,13 +46,15 @@ func rstripTokens(s string, toks []string, same *bool) []string {
 }
 
 // corpusBLEUStats tokenizes and counts a whole corpus for both flavours.
-func corpusBLEUStats(predictions []string, references [][]string) (bleuStats, sacreStats, error) {
+func corpusBLEUStats(ng *ngramCounter, predictions []string, references [][]string) (bleuStats, sacreStats, error) {
 	var nmt bleuStats
 	var sacre sacreStats
 	if err := checkCorpus(predictions, references); err != nil {
 		return nmt, sacre, err
 	}
-	ng := newNgramCounter()
+	if ng == nil {
+		ng = newNgramCounter()
+	}
 	for i, p := range predictions {
 		bleuPair(ng, p, references[i], &nmt, &sacre)
 	}

@@ -84,19 +84,53 @@ type rougeText struct {
 	sents [][]int32 // ids split at the "\n" lines that hold tokens
 }
 
-type interner map[string]int32
+// rougeVocab interns the tokens of one pair, unstemmed and stemmed: each
+// distinct token is stemmed once.
+type rougeVocab struct {
+	raw, stemmed map[string]int32
+	stemOf       []int32 // stemmed id by raw id
+}
 
-func (in interner) text(text string, stem bool) rougeText {
-	toks, breaks := rougeTokenize(text, stem, nil)
-	ids := make([]int32, len(toks))
+func newRougeVocab() *rougeVocab {
+	return &rougeVocab{raw: map[string]int32{}, stemmed: map[string]int32{}}
+}
+
+func (v *rougeVocab) reset() {
+	clear(v.raw)
+	clear(v.stemmed)
+	v.stemOf = v.stemOf[:0]
+}
+
+// texts tokenizes text once and returns it unstemmed and stemmed.
+func (v *rougeVocab) texts(text string) (raw, stemmed rougeText) {
+	toks, breaks := rougeTokenize(text, false, nil)
+	raw.ids = make([]int32, len(toks))
+	stemmed.ids = make([]int32, len(toks))
 	for i, t := range toks {
-		id, ok := in[t]
+		id, ok := v.raw[t]
 		if !ok {
-			id = int32(len(in))
-			in[t] = id
+			id = int32(len(v.raw))
+			v.raw[t] = id
+			st := t
+			if len(t) > 3 {
+				st = stemASCII(t)
+			}
+			sid, ok := v.stemmed[st]
+			if !ok {
+				sid = int32(len(v.stemmed))
+				v.stemmed[st] = sid
+			}
+			v.stemOf = append(v.stemOf, sid)
 		}
-		ids[i] = id
+		raw.ids[i] = id
+		stemmed.ids[i] = v.stemOf[id]
 	}
+	raw.sents = splitAt(raw.ids, breaks)
+	stemmed.sents = splitAt(stemmed.ids, breaks)
+	return raw, stemmed
+}
+
+func splitAt(ids []int32, breaks []int) [][]int32 {
 	var sents [][]int32
 	prev := 0
 	for _, b := range append(breaks, len(ids)) {
@@ -105,25 +139,36 @@ func (in interner) text(text string, stem bool) rougeText {
 		}
 		prev = b
 	}
-	return rougeText{ids, sents}
+	return sents
 }
 
 // RougeScore is evaluate's rouge for one prediction: rouge_score's score
 // against one reference, and score_multi against several (for each type on
 // its own, the reference with the highest F, the first one on a tie).
 func RougeScore(prediction string, references []string, stem bool) Rouge {
-	in := interner{}
-	pred := in.text(prediction, stem)
-	refs := make([]rougeText, len(references))
-	for i, r := range references {
-		refs[i] = in.text(r, stem)
+	plain, stemmed := rougeScores(prediction, references, newRougeVocab(), nil)
+	if stem {
+		return stemmed
 	}
-	return rougeBest(pred, refs, len(in))
+	return plain
 }
 
-func rougeBest(pred rougeText, refs []rougeText, vocab int) Rouge {
+// rougeScores computes the unstemmed and the stemmed scores together,
+// reusing v and s (s may be nil).
+func rougeScores(prediction string, references []string, v *rougeVocab, s *rougeScratch) (plain, stemmed Rouge) {
+	v.reset()
+	pred, predS := v.texts(prediction)
+	refs := make([]rougeText, len(references))
+	refsS := make([]rougeText, len(references))
+	for i, r := range references {
+		refs[i], refsS[i] = v.texts(r)
+	}
+	s = s.fit(len(v.raw))
+	return rougeBest(pred, refs, s), rougeBest(predS, refsS, s)
+}
+
+func rougeBest(pred rougeText, refs []rougeText, s *rougeScratch) Rouge {
 	var best Rouge
-	s := newRougeScratch(vocab)
 	for i, ref := range refs {
 		r := Rouge{
 			Rouge1:    rougeN(ref.ids, pred.ids, 1, s),
@@ -170,9 +215,22 @@ type rougeScratch struct {
 }
 
 func newRougeScratch(vocab int) *rougeScratch {
-	s := &rougeScratch{cntR: make([]int32, vocab), cntC: make([]int32, vocab), maskOf: make([]int32, vocab)}
-	for i := range s.maskOf {
-		s.maskOf[i] = -1
+	return (*rougeScratch)(nil).fit(vocab)
+}
+
+// fit returns s (or a new scratch if nil) with room for vocab token ids. The
+// per-id arrays are all zero (maskOf all -1) between uses.
+func (s *rougeScratch) fit(vocab int) *rougeScratch {
+	if s == nil {
+		s = &rougeScratch{}
+	}
+	if len(s.cntR) < vocab {
+		n := max(vocab, 2*len(s.cntR))
+		s.cntR, s.cntC = make([]int32, n), make([]int32, n)
+		s.maskOf = make([]int32, n)
+		for i := range s.maskOf {
+			s.maskOf[i] = -1
+		}
 	}
 	return s
 }

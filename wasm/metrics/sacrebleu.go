@@ -103,7 +103,7 @@ func (st *sacreStats) score(effectiveOrder bool) *SacreBLEU {
 // references[i] are the references of predictions[i]; pairs may have
 // different numbers of references, as sacreBLEU allows with None padding.
 func SacreBLEUCorpus(predictions []string, references [][]string) (*SacreBLEU, error) {
-	_, sacre, err := corpusBLEUStats(predictions, references)
+	_, sacre, err := corpusBLEUStats(nil, predictions, references)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func SacreBLEUCorpus(predictions []string, references [][]string) (*SacreBLEU, e
 // SacreBLEUSentence is sacrebleu.sentence_bleu(prediction, references):
 // exp smoothing and effective order.
 func SacreBLEUSentence(prediction string, references []string) (*SacreBLEU, error) {
-	_, sacre, err := corpusBLEUStats([]string{prediction}, [][]string{references})
+	_, sacre, err := corpusBLEUStats(nil, []string{prediction}, [][]string{references})
 	if err != nil {
 		return nil, err
 	}
