@@ -58,6 +58,7 @@ func BenchmarkStemMedQuAD(b *testing.B) {
 	for _, p := range preds {
 		toks = append(toks, RougeTokens(p, false)...)
 	}
+	b.Logf("%d rouge tokens", len(toks))
 	b.ResetTimer()
 	for b.Loop() {
 		for _, t := range toks {
