@@ -206,7 +206,7 @@ func fmeasure(precision, recall float64) float64 {
 }
 
 type rougeScratch struct {
-	a, b       []uint64 // n-gram keys
+	bigrams    keyTable // rouge2 counts
 	cntR, cntC []int32  // rougeLsum token counts, by token id
 	union      []bool   // rougeLsum LCS positions of one reference sentence
 	maskOf     []int32  // LCS match mask index, by token id
@@ -235,45 +235,46 @@ func (s *rougeScratch) fit(vocab int) *rougeScratch {
 	return s
 }
 
-// rougeN is _score_ngrams over n-gram Counters, for n of 1 or 2: sorted
-// n-gram keys merged instead of hashed.
+// rougeN is _score_ngrams over n-gram Counters, for n of 1 or 2: the
+// intersection is the sum over target n-grams of the smaller count.
 func rougeN(target, pred []int32, n int, s *rougeScratch) float64 {
-	s.a = ngramKeys(s.a[:0], target, n)
-	s.b = ngramKeys(s.b[:0], pred, n)
 	inter := 0
-	for i, j := 0, 0; i < len(s.a) && j < len(s.b); {
-		switch {
-		case s.a[i] < s.b[j]:
-			i++
-		case s.a[i] > s.b[j]:
-			j++
-		default:
-			k := s.a[i]
-			ci, cj := 0, 0
-			for ; i < len(s.a) && s.a[i] == k; i++ {
-				ci++
+	if n == 1 {
+		for _, t := range pred {
+			s.cntC[t]++
+		}
+		for _, t := range target {
+			if s.cntC[t] > 0 {
+				s.cntC[t]--
+				inter++
 			}
-			for ; j < len(s.b) && s.b[j] == k; j++ {
-				cj++
-			}
-			inter += min(ci, cj)
+		}
+		for _, t := range pred {
+			s.cntC[t] = 0
+		}
+	} else {
+		t := &s.bigrams
+		t.reset(len(pred))
+		for i := 0; i+1 < len(pred); i++ {
+			t.count[t.insert(bigramKey(pred, i))]++
+		}
+		for i := 0; i+1 < len(target); i++ {
+			t.countOther(bigramKey(target, i))
+		}
+		t.foldOther()
+		for _, slot := range t.used {
+			inter += int(min(t.count[slot], t.best[slot]))
 		}
 	}
-	precision := float64(inter) / float64(max(len(s.b), 1))
-	recall := float64(inter) / float64(max(len(s.a), 1))
+	predCount, targetCount := max(len(pred)-n+1, 0), max(len(target)-n+1, 0)
+	precision := float64(inter) / float64(max(predCount, 1))
+	recall := float64(inter) / float64(max(targetCount, 1))
 	return fmeasure(precision, recall)
 }
 
-func ngramKeys(dst []uint64, ids []int32, n int) []uint64 {
-	for i := 0; i+n <= len(ids); i++ {
-		k := uint64(uint32(ids[i]))
-		if n == 2 {
-			k = k<<32 | uint64(uint32(ids[i+1]))
-		}
-		dst = append(dst, k)
-	}
-	slices.Sort(dst)
-	return dst
+// bigramKey packs ids[i], ids[i+1] into a nonzero key.
+func bigramKey(ids []int32, i int) uint64 {
+	return uint64(uint32(ids[i])+1)<<32 | uint64(uint32(ids[i+1])+1)
 }
 
 // rougeL is _score_lcs: the longest common subsequence over whole texts.
