@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"slices"
+	"strings"
 )
 
 // Rouge holds ROUGE F-measures as rouge_score 0.1.2 computes them.
@@ -88,11 +89,26 @@ type rougeText struct {
 // distinct token is stemmed once.
 type rougeVocab struct {
 	raw, stemmed map[string]int32
-	stemOf       []int32 // stemmed id by raw id
+	stemOf       []int32           // stemmed id by raw id
+	stems        map[string]string // stems seen by earlier pairs too
 }
 
 func newRougeVocab() *rougeVocab {
-	return &rougeVocab{raw: map[string]int32{}, stemmed: map[string]int32{}}
+	return &rougeVocab{raw: map[string]int32{}, stemmed: map[string]int32{}, stems: map[string]string{}}
+}
+
+// stem is stemASCII, remembered across the pairs scored with this vocab
+// (answers of one corpus share most of their words).
+func (v *rougeVocab) stem(t string) string {
+	if st, ok := v.stems[t]; ok {
+		return st
+	}
+	if len(v.stems) >= 1<<16 {
+		clear(v.stems)
+	}
+	st := stemASCII(t)
+	v.stems[strings.Clone(t)] = st
+	return st
 }
 
 func (v *rougeVocab) reset() {
@@ -113,7 +129,7 @@ func (v *rougeVocab) texts(text string) (raw, stemmed rougeText) {
 			v.raw[t] = id
 			st := t
 			if len(t) > 3 {
-				st = stemASCII(t)
+				st = v.stem(t)
 			}
 			sid, ok := v.stemmed[st]
 			if !ok {
