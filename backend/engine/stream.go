@@ -1,0 +1,94 @@
+package engine
+
+import (
+	"context"
+	"io"
+	"sync"
+)
+
+// Stream is one request's reply as it is generated. The engine appends text without ever
+// blocking; a reader that falls behind gets the text coalesced into fewer, larger pieces.
+type Stream struct {
+	mu       sync.Mutex
+	pending  []byte
+	finished bool
+	res      Result
+	err      error
+	wake     chan struct{} // capacity 1: "something changed"
+}
+
+func newStream() *Stream { return &Stream{wake: make(chan struct{}, 1)} }
+
+// Next returns the text generated since the last call, waiting for some. At the end it
+// returns io.EOF (then Result is final) or the error that ended the request.
+func (s *Stream) Next(ctx context.Context) (string, error) {
+	for {
+		s.mu.Lock()
+		if len(s.pending) > 0 {
+			t := string(s.pending)
+			s.pending = s.pending[:0]
+			s.mu.Unlock()
+			return t, nil
+		}
+		if s.finished {
+			err := s.err
+			s.mu.Unlock()
+			if err == nil {
+				err = io.EOF
+			}
+			return "", err
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.wake:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+}
+
+// Result is the usage and timing; final once Next has returned io.EOF.
+func (s *Stream) Result() Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.res
+}
+
+func (s *Stream) push(text string) {
+	if text == "" {
+		return
+	}
+	s.mu.Lock()
+	s.pending = append(s.pending, text...)
+	s.mu.Unlock()
+	s.poke()
+}
+
+func (s *Stream) finish(res Result, err error) {
+	s.mu.Lock()
+	s.finished, s.res, s.err = true, res, err
+	s.mu.Unlock()
+	s.poke()
+}
+
+func (s *Stream) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Collect reads a stream to its end and returns the whole text.
+func Collect(ctx context.Context, s *Stream) (string, Result, error) {
+	var b []byte
+	for {
+		t, err := s.Next(ctx)
+		b = append(b, t...)
+		if err == io.EOF {
+			return string(b), s.Result(), nil
+		}
+		if err != nil {
+			return string(b), s.Result(), err
+		}
+	}
+}
