@@ -139,7 +139,9 @@ func (a *Auth) RequireSession(next http.Handler) http.Handler {
 	})
 }
 
-func safeMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions }
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
 
 func validCSRF(r *http.Request, want string) bool {
 	got := r.Header.Get(CSRFHeader)

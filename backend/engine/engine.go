@@ -206,7 +206,7 @@ func (e *Engine) prepare(ctx context.Context, m *loaded, req Request) (*job, err
 		}
 		maxNew = min(maxNew, room)
 	}
-	return &job{ctx: ctx, m: m, prompt: prompt, samp: samp, maxNew: maxNew, st: newStream(), dec: m.Tokenizer.NewStreamDecoder()}, nil
+	return &job{ctx: ctx, m: m, prompt: prompt, samp: samp, maxNew: maxNew, st: newStream(m.Name), dec: m.Tokenizer.NewStreamDecoder()}, nil
 }
 
 // cancel runs when a request's context ends. A waiting request leaves the queue now; an

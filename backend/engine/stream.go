@@ -9,6 +9,7 @@ import (
 // Stream is one request's reply as it is generated. The engine appends text without ever
 // blocking; a reader that falls behind gets the text coalesced into fewer, larger pieces.
 type Stream struct {
+	model    string
 	mu       sync.Mutex
 	pending  []byte
 	finished bool
@@ -17,7 +18,10 @@ type Stream struct {
 	wake     chan struct{} // capacity 1: "something changed"
 }
 
-func newStream() *Stream { return &Stream{wake: make(chan struct{}, 1)} }
+func newStream(model string) *Stream { return &Stream{model: model, wake: make(chan struct{}, 1)} }
+
+// Model names the model this request runs on (fixed at Generate, even across a hot swap).
+func (s *Stream) Model() string { return s.model }
 
 // Next returns the text generated since the last call, waiting for some. At the end it
 // returns io.EOF (then Result is final) or the error that ended the request.

@@ -61,7 +61,9 @@ var targetOK = regexp.MustCompile(`^(all-linear|[a-z][a-z0-9_]*)$`)
 // Normalize fills defaults and validates; the error is a ValidationError.
 func (c *Config) Normalize() error {
 	var errs ValidationError
-	bad := func(field, format string, a ...any) { errs = append(errs, FieldError{field, fmt.Sprintf(format, a...)}) }
+	bad := func(field, format string, a ...any) {
+		errs = append(errs, FieldError{field, fmt.Sprintf(format, a...)})
+	}
 	dir := func(field, path string) {
 		if path == "" {
 			bad(field, "required")

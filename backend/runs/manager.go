@@ -314,7 +314,9 @@ func (m *Manager) Model(id int64) (Model, error) {
 }
 
 // SetActive records the model in service, so a restart serves it again.
-func (m *Manager) SetActive(id int64) error { return m.st.setSetting("active_model", strconv.FormatInt(id, 10)) }
+func (m *Manager) SetActive(id int64) error {
+	return m.st.setSetting("active_model", strconv.FormatInt(id, 10))
+}
 
 // Active is the model last activated, if any.
 func (m *Manager) Active() (Model, bool, error) {

@@ -59,7 +59,7 @@ type Metrics struct {
 type Model struct {
 	ID        int64     `json:"id"`
 	RunID     int64     `json:"run_id"`
-	Kind      string    `json:"kind"` // merged, int8, int4, adapter
+	Kind      string    `json:"kind"`              // merged, int8, int4, adapter
 	Path      string    `json:"path"`              // the model directory to load
 	Adapter   string    `json:"adapter,omitempty"` // a PEFT adapter to apply on top, for kind adapter
 	CreatedAt time.Time `json:"created_at"`
@@ -248,7 +248,7 @@ func (s *store) list() ([]Run, error) {
 
 // nextQueued is the oldest queued run.
 func (s *store) nextQueued() (Run, error) {
-	return scanRun(s.db.QueryRow(`SELECT ` + runCols + ` FROM runs WHERE status = ? ORDER BY queued_at, id LIMIT 1`, StatusQueued))
+	return scanRun(s.db.QueryRow(`SELECT `+runCols+` FROM runs WHERE status = ? ORDER BY queued_at, id LIMIT 1`, StatusQueued))
 }
 
 // setStatus moves a run from one of the statuses in from (any when empty) to status, and
