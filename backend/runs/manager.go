@@ -22,9 +22,7 @@ type Options struct {
 	Dir       string        // data directory: medqa.db and runs/<id>/
 	Launcher  Launcher      //
 	KillAfter time.Duration // after asking a trainer to stop, kill it if it has not exited; 0: 2 min
-	// OnEvent sees every stored event (metrics). It must not block.
-	OnEvent func(ev Event)
-	Logger  *slog.Logger
+	Logger    *slog.Logger
 }
 
 // StateError says a run is not in a state that allows the action (HTTP 409).
@@ -41,6 +39,7 @@ type Manager struct {
 	mu       sync.Mutex
 	cur      *running
 	subs     map[int64]map[chan Event]struct{}
+	watchers []func(Event)
 	stopping bool
 
 	wake chan struct{}
@@ -64,9 +63,6 @@ func Open(opt Options) (*Manager, error) {
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
-	}
-	if opt.OnEvent == nil {
-		opt.OnEvent = func(Event) {}
 	}
 	if err := os.MkdirAll(filepath.Join(opt.Dir, "runs"), 0o755); err != nil {
 		return nil, err
@@ -267,8 +263,28 @@ func (m *Manager) record(ev Event) {
 			close(ch)
 		}
 	}
+	watchers := m.watchers
 	m.mu.Unlock()
-	m.opt.OnEvent(ev)
+	for _, w := range watchers {
+		w(ev)
+	}
+}
+
+// Watch calls fn with every event stored from now on (metrics); fn must not block.
+func (m *Manager) Watch(fn func(Event)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.watchers = append(slices.Clone(m.watchers), fn)
+}
+
+// Running says which run holds the trainer now, if any.
+func (m *Manager) Running() (int64, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cur == nil {
+		return 0, false
+	}
+	return m.cur.id, true
 }
 
 // note records the server's own status event for a run.
