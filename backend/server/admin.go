@@ -201,6 +201,10 @@ func (s *Server) activateModel(w http.ResponseWriter, r *http.Request) {
 // runSocket streams a run's events: all stored ones first, then live ones as the trainer
 // prints them. The client only listens; it closes the socket when done.
 func (s *Server) runSocket(w http.ResponseWriter, r *http.Request) {
+	if !auth.SameOrigin(r, s.opt.AllowedOrigins) {
+		auth.Error(w, http.StatusForbidden, "cross-origin websocket refused")
+		return
+	}
 	id, ok := pathID(w, r)
 	if !ok {
 		return

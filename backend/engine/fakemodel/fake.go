@@ -22,6 +22,9 @@ const EOS = 256
 type Model struct {
 	Reply string
 	Delay time.Duration // slept once per prefill and once per batched step
+	// Hold, when set, makes every prefill wait until it is closed: tests use it to fill the
+	// engine's queue deterministically.
+	Hold chan struct{}
 
 	mu        sync.Mutex
 	live      int
@@ -69,6 +72,9 @@ func (s *seq) next() int {
 func (m *Model) Prefill(prompt []int, _ engine.Sampling) (engine.Sequence, int, error) {
 	if len(prompt) == 0 {
 		return nil, 0, fmt.Errorf("fakemodel: empty prompt")
+	}
+	if m.Hold != nil {
+		<-m.Hold
 	}
 	time.Sleep(m.Delay)
 	m.mu.Lock()
