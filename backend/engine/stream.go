@@ -27,28 +27,39 @@ func (s *Stream) Model() string { return s.model }
 // returns io.EOF (then Result is final) or the error that ended the request.
 func (s *Stream) Next(ctx context.Context) (string, error) {
 	for {
-		s.mu.Lock()
-		if len(s.pending) > 0 {
-			t := string(s.pending)
-			s.pending = s.pending[:0]
-			s.mu.Unlock()
-			return t, nil
+		text, err := s.Take()
+		if text != "" || err != nil {
+			return text, err
 		}
-		if s.finished {
-			err := s.err
-			s.mu.Unlock()
-			if err == nil {
-				err = io.EOF
-			}
-			return "", err
-		}
-		s.mu.Unlock()
 		select {
 		case <-s.wake:
 		case <-ctx.Done():
 			return "", ctx.Err()
 		}
 	}
+}
+
+// Ready is signalled when Take has something to return, so that a connection's own event
+// loop can wait on it beside its other channels.
+func (s *Stream) Ready() <-chan struct{} { return s.wake }
+
+// Take returns the text pending now without waiting ("" if none). Once the text is all taken
+// and the request is over, it returns io.EOF or the error that ended it.
+func (s *Stream) Take() (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.pending) > 0 {
+		t := string(s.pending)
+		s.pending = s.pending[:0]
+		return t, nil
+	}
+	if s.finished {
+		if s.err != nil {
+			return "", s.err
+		}
+		return "", io.EOF
+	}
+	return "", nil
 }
 
 // Result is the usage and timing; final once Next has returned io.EOF.

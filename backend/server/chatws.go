@@ -51,12 +51,6 @@ type wsTiming struct {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// piece is what the pump goroutine hands the connection's writer.
-type piece struct {
-	text string
-	err  error // io.EOF at the normal end
-}
-
 // chatSocket runs one chat connection: one ask at a time, answered with token frames and a
 // done frame; stop or a disconnect cancels the generation, which frees its engine slot.
 // All writes happen on this goroutine (gorilla allows one writer); a reader goroutine feeds
@@ -85,7 +79,7 @@ func (s *Server) chatSocket(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadDeadline(time.Now().Add(pongWait))
 	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
 
-	quit := make(chan struct{}) // closed when this handler returns; ends its goroutines
+	quit := make(chan struct{}) // closed when this handler returns; ends the reader
 	defer close(quit)
 	in := make(chan wsIn)
 	readErr := make(chan error, 1)
@@ -127,7 +121,8 @@ func (s *Server) chatSocket(w http.ResponseWriter, r *http.Request) {
 	var (
 		cancel context.CancelFunc = func() {}
 		stream *engine.Stream
-		pieces chan piece
+		ready  <-chan struct{} // the stream's, while an answer is in progress
+		buf    []byte
 	)
 	defer func() { cancel() }()
 	drain := s.drain
@@ -172,26 +167,40 @@ func (s *Server) chatSocket(w http.ResponseWriter, r *http.Request) {
 					}
 					continue
 				}
-				stream, pieces = st, make(chan piece)
-				go pump(st, pieces, quit)
+				stream, ready = st, st.Ready()
 			}
 
-		case p := <-pieces:
-			if p.err == nil {
-				if err := write(wsOut{Type: "token", Text: p.text}); err != nil {
-					return
+		case <-ready:
+			// Everything generated since the last frame goes out as one token frame, so a
+			// client that reads slowly gets fewer, larger frames rather than a backlog.
+			// Take again after a frame: the end may have come with the text under one signal.
+			var end error
+			for {
+				text, err := stream.Take()
+				if text != "" {
+					buf = tokenFrame(buf[:0], text)
+					conn.SetWriteDeadline(time.Now().Add(s.opt.WriteWait))
+					if conn.WriteMessage(websocket.TextMessage, buf) != nil {
+						return
+					}
 				}
+				if err != nil || text == "" {
+					end = err
+					break
+				}
+			}
+			if end == nil {
 				continue
 			}
 			res := stream.Result()
-			stream, pieces = nil, nil
+			stream, ready = nil, nil
 			cancel()
-			s.met.observe(res, errOrNil(p.err))
+			s.met.observe(res, errOrNil(end))
 			var err error
-			if p.err == io.EOF {
+			if end == io.EOF {
 				err = write(doneFrame(res))
 			} else {
-				err = fail(p.err, 0)
+				err = fail(end, 0)
 			}
 			if err != nil {
 				return
@@ -223,22 +232,13 @@ func errOrNil(err error) error {
 	return err
 }
 
-// pump moves a stream's text to the connection goroutine. The channel is unbuffered, so
-// while a frame is being written the stream coalesces new text instead of queueing frames.
-// Cancellation is the engine's to report (a "cancelled" finish, so that stop still gets its
-// done frame); the pump only gives up when the connection is gone.
-func pump(st *engine.Stream, out chan<- piece, quit <-chan struct{}) {
-	for {
-		text, err := st.Next(context.Background())
-		select {
-		case out <- piece{text, err}:
-		case <-quit:
-			return
-		}
-		if err != nil {
-			return
-		}
-	}
+// tokenFrame appends {"type":"token","text":...} to b without reflection: it is the one
+// frame sent per token.
+func tokenFrame(b []byte, text string) []byte {
+	q, _ := json.Marshal(text)
+	b = append(b, `{"type":"token","text":`...)
+	b = append(b, q...)
+	return append(b, '}')
 }
 
 func doneFrame(res engine.Result) wsOut {

@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 const password = "correct horse battery"
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	ts     *httptest.Server
 	srv    *server.Server
 	eng    *engine.Engine
@@ -52,7 +52,7 @@ type setup struct {
 	trainer []string // extra env for the fake trainer
 }
 
-func newHarness(t *testing.T, su setup) *harness {
+func newHarness(t testing.TB, su setup) *harness {
 	t.Helper()
 	if su.reply == "" {
 		su.reply = "Anemia is a lack of healthy red blood cells — ça va."
