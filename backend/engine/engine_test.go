@@ -301,3 +301,23 @@ func TestNoModel(t *testing.T) {
 		t.Fatalf("got %v, want ErrNoModel", err)
 	}
 }
+
+func TestSamplingDefaultsAndOverrides(t *testing.T) {
+	e, m := newEngine(t, engine.Config{}, "x", 0)
+	zero, k, seed := 0.0, 5, uint64(99)
+	for _, p := range []engine.Params{{Temperature: &zero, TopK: &k, Seed: &seed}, {}, {}} {
+		st, err := e.Generate(context.Background(), engine.Request{Messages: ask.Messages, Params: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		engine.Collect(context.Background(), st)
+	}
+	got := m.Sampling()
+	want0 := engine.Sampling{Temperature: 0, TopP: 0.8, TopK: 5, RepetitionPenalty: 1.05, Seed: 99}
+	if got[0] != want0 {
+		t.Fatalf("overrides: %+v, want %+v", got[0], want0)
+	}
+	if got[1].Temperature != 0.7 || got[1].TopK != 20 || got[1].Seed == got[2].Seed {
+		t.Fatalf("defaults %+v, %+v: want the model's defaults and distinct random seeds", got[1], got[2])
+	}
+}

@@ -15,7 +15,7 @@ type Sampling struct {
 	TopP              float64 `json:"top_p"`              // nucleus mass; 0 or 1 disables
 	TopK              int     `json:"top_k"`              // 0 disables
 	RepetitionPenalty float64 `json:"repetition_penalty"` // 1 (or 0) disables
-	Seed              uint64  `json:"seed"`               // per-request RNG seed; same seed, same reply
+	Seed              uint64  `json:"seed"`               // per-request RNG seed (random unless the request sets one)
 }
 
 // Sequence is one request's state inside the model (its KV cache, last token, RNG). The model

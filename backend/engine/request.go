@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"medqa/wasm/chat"
@@ -68,6 +69,8 @@ func (p Params) resolve(def Sampling) (Sampling, error) {
 	}
 	if p.Seed != nil {
 		s.Seed = *p.Seed
+	} else {
+		s.Seed = rand.Uint64() // else every unseeded request would sample the same reply
 	}
 	if p.MaxTokens < 0 {
 		return s, &InputError{"max_tokens", "must be >= 0"}

@@ -31,6 +31,7 @@ type Model struct {
 	maxBatch  int
 	steps     int
 	prefilled int
+	sampling  []engine.Sampling
 }
 
 // New returns a fake model and the bundle that serves it.
@@ -69,7 +70,7 @@ func (s *seq) next() int {
 }
 
 // Prefill implements engine.Model.
-func (m *Model) Prefill(prompt []int, _ engine.Sampling) (engine.Sequence, int, error) {
+func (m *Model) Prefill(prompt []int, s engine.Sampling) (engine.Sequence, int, error) {
 	if len(prompt) == 0 {
 		return nil, 0, fmt.Errorf("fakemodel: empty prompt")
 	}
@@ -80,9 +81,10 @@ func (m *Model) Prefill(prompt []int, _ engine.Sampling) (engine.Sequence, int, 
 	m.mu.Lock()
 	m.live++
 	m.prefilled++
+	m.sampling = append(m.sampling, s)
 	m.mu.Unlock()
-	s := &seq{m: m, toks: []byte(m.Reply)}
-	return s, s.next(), nil
+	sq := &seq{m: m, toks: []byte(m.Reply)}
+	return sq, sq.next(), nil
 }
 
 // Step implements engine.Model: one delay for the whole batch, as a real batched step costs
@@ -110,6 +112,13 @@ func (m *Model) Stats() (live, maxBatch, steps, prefills int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.live, m.maxBatch, m.steps, m.prefilled
+}
+
+// Sampling returns the sampling settings of every prefill so far, in order.
+func (m *Model) Sampling() []engine.Sampling {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]engine.Sampling(nil), m.sampling...)
 }
 
 // Tokenizer is byte-level: one token per byte.
