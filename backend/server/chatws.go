@@ -21,6 +21,7 @@ type wsIn struct {
 	Type     string         `json:"type"` // "ask" or "stop"
 	Messages []chat.Message `json:"messages"`
 	Params   engine.Params  `json:"params"`
+	bad      string         // why the frame could not be read, if it could not
 }
 
 // Server → client frames.
@@ -89,9 +90,8 @@ func (s *Server) chatSocket(w http.ResponseWriter, r *http.Request) {
 			_, data, err := conn.ReadMessage()
 			if err == nil {
 				conn.SetReadDeadline(time.Now().Add(pongWait))
-				if err = json.Unmarshal(data, &m); err != nil {
-					m = wsIn{Type: "invalid: " + err.Error()}
-					err = nil
+				if jerr := json.Unmarshal(data, &m); jerr != nil {
+					m = wsIn{bad: "frame: " + jerr.Error()}
 				}
 			}
 			if err != nil {
@@ -138,8 +138,12 @@ func (s *Server) chatSocket(w http.ResponseWriter, r *http.Request) {
 			switch {
 			case m.Type == "stop":
 				cancel() // the stream then ends with a done frame, finish_reason "cancelled"
-			case m.Type != "ask":
-				if err := write(wsOut{Type: "error", Code: "bad_request", Message: fmt.Sprintf("type: unknown frame type %q (want ask or stop)", m.Type)}); err != nil {
+			case m.bad != "" || m.Type != "ask":
+				msg := m.bad
+				if msg == "" {
+					msg = fmt.Sprintf("type: unknown frame type %q (want ask or stop)", m.Type)
+				}
+				if err := write(wsOut{Type: "error", Code: "bad_request", Message: msg}); err != nil {
 					return
 				}
 			case stream != nil:
@@ -200,7 +204,8 @@ func (s *Server) chatSocket(w http.ResponseWriter, r *http.Request) {
 			if end == io.EOF {
 				err = write(doneFrame(res))
 			} else {
-				err = fail(end, 0)
+				f := classify(end, 0) // ended mid-answer (model error, shutdown deadline)
+				err = write(wsOut{Type: "error", Code: f.code, Message: f.msg})
 			}
 			if err != nil {
 				return
