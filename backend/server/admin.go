@@ -17,6 +17,14 @@ import (
 // state-changing ones its CSRF token.
 func (s *Server) adminRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) http.Handler) {
 	if s.opt.Runs == nil {
+		off := func(w http.ResponseWriter, r *http.Request) {
+			auth.Error(w, http.StatusServiceUnavailable, "training runs are not configured on this server")
+		}
+		for _, route := range AdminRoutes {
+			if route != "POST /api/logout" {
+				mux.Handle(route, admin(off))
+			}
+		}
 		return
 	}
 	mux.Handle("POST /api/runs", admin(s.createRun))

@@ -3,8 +3,12 @@ package server_test
 import (
 	"errors"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"testing/fstest"
+
+	"medqa/backend/server"
 )
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
@@ -35,5 +39,32 @@ func TestSecurityHeadersHealthAndMetrics(t *testing.T) {
 		if !strings.Contains(string(body), m) {
 			t.Errorf("/metrics lacks %s", m)
 		}
+	}
+}
+
+func TestPagesAndStaticMounted(t *testing.T) {
+	h := newHarness(t, setup{noRuns: true, mutate: func(o *server.Options) {
+		o.Static = fstest.MapFS{"js/chat.js": {Data: []byte("console.log(1)")}}
+		o.Pages = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "page "+r.URL.Path) })
+	}})
+	res := h.do("GET", "/static/js/chat.js", "", nil)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(body) != "console.log(1)" || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/javascript") {
+		t.Fatalf("static: %q %v", body, res.Header)
+	}
+	res = h.do("GET", "/admin", "", nil)
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(body) != "page /admin" || res.Header.Get("Content-Security-Policy") == "" {
+		t.Fatalf("pages: %q", body)
+	}
+	// Without a run manager the admin API is absent, not open.
+	if res := h.do("GET", "/api/runs", "", nil); res.StatusCode != 401 {
+		t.Fatalf("admin API without a run manager, no session: %d", res.StatusCode)
+	}
+	h.login()
+	if code := h.admin("GET", "/api/runs", "", nil); code != 503 {
+		t.Fatalf("admin API without a run manager: %d, want 503", code)
 	}
 }
