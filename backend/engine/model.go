@@ -39,6 +39,8 @@ type Model interface {
 }
 
 // Tokenizer turns text into token ids, and ids back into text as it becomes complete.
+// Encode (and Bundle.Render) run on the requests' goroutines, concurrently, so they must be
+// safe for concurrent use; each StreamDecoder is used by the engine's goroutine only.
 type Tokenizer interface {
 	Encode(text string) []int
 	NewStreamDecoder() StreamDecoder
@@ -63,6 +65,7 @@ type Bundle struct {
 	Stop     []int    // token ids that end a reply; not part of the reply's text
 	Context  int      // most tokens (prompt + reply) the model takes; 0: no limit
 	Sampling Sampling // defaults for parameters a request leaves out (generation_config.json)
-	// Close frees the model once the engine has stopped using it after a swap; may be nil.
+	// Close frees the model once the engine has stopped using it (after a swap, or at
+	// shutdown); it may run on any goroutine. May be nil.
 	Close func() error
 }
