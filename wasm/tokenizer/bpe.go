@@ -53,10 +53,10 @@ func (t *Tokenizer) bpeLong(dst []int32, word string) []int32 {
 	next[n-1] = -1
 	h := &mergeHeap{}
 	push := func(i int32) {
-		j := next[i]
-		if i < 0 || j < 0 {
+		if i < 0 || next[i] < 0 {
 			return
 		}
+		j := next[i]
 		if r, m, ok := t.merges.get(id[i], id[j]); ok {
 			heap.Push(h, candidate{rank: r, pos: i, left: id[i], right: id[j], merged: m})
 		}

@@ -1,9 +1,11 @@
 package tokenizer
 
 import (
-	"unicode"
+	"sort"
 	"unicode/utf8"
 )
+
+//go:generate node gen_unicode.mjs
 
 // qwen2Pattern is the only pre-tokenizer split that Load accepts; nextWord
 // implements it by hand because Go's regexp has no lookahead.
@@ -11,7 +13,9 @@ const qwen2Pattern = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N
 
 // Character classes of the pattern. \s is Unicode White_Space (as in
 // Oniguruma and Rust, and as @huggingface/tokenizers rewrites it for JS):
-// it includes U+0085 and excludes U+FEFF, unlike a bare JS \s.
+// it includes U+0085 and excludes U+FEFF, unlike a bare JS \s. The tables
+// come from gen_unicode.mjs, not Go's unicode package, whose Unicode is
+// older than the references'.
 type class uint8
 
 const (
@@ -22,9 +26,22 @@ const (
 	clNewline              // \r or \n
 )
 
-var asciiClass [128]class
+var (
+	asciiClass [128]class
+	bmpClass   [0x10000]class // from classRanges; astral code points search it
+)
+
+type classRange struct {
+	lo, hi rune
+	class  class
+}
 
 func init() {
+	for _, r := range classRanges {
+		for c := r.lo; c <= r.hi && c < 0x10000; c++ {
+			bmpClass[c] = r.class
+		}
+	}
 	for c := 0; c < 128; c++ {
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
@@ -36,20 +53,17 @@ func init() {
 		case c == ' ' || (c >= '\t' && c <= '\f'):
 			asciiClass[c] = clSpace
 		}
+		bmpClass[c] = asciiClass[c]
 	}
 }
 
 func classOf(r rune) class {
-	if r < 128 {
-		return asciiClass[r]
+	if r < 0x10000 {
+		return bmpClass[r]
 	}
-	switch {
-	case unicode.IsLetter(r):
-		return clLetter
-	case unicode.IsNumber(r):
-		return clNumber
-	case unicode.Is(unicode.White_Space, r):
-		return clSpace
+	i := sort.Search(len(classRanges), func(i int) bool { return classRanges[i].hi >= r })
+	if i < len(classRanges) && classRanges[i].lo <= r {
+		return classRanges[i].class
 	}
 	return clOther
 }
