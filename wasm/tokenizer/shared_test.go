@@ -11,6 +11,19 @@ import (
 // CI (CI=true) it fails, so the references can never be silently skipped.
 func sharedDir(t testing.TB) string {
 	t.Helper()
+	shared := filepath.Join(repoRoot(t), "..", "shared")
+	if _, err := os.Stat(shared); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("reference data missing: %v", err)
+		}
+		t.Skipf("reference data missing (%v); set CI=true to make this fatal", err)
+	}
+	return shared
+}
+
+// repoRoot is the nearest directory above the test holding go.mod.
+func repoRoot(t testing.TB) string {
+	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
@@ -25,12 +38,5 @@ func sharedDir(t testing.TB) string {
 		}
 		dir = parent
 	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("reference data missing: %v", err)
-		}
-		t.Skipf("reference data missing (%v); set CI=true to make this fatal", err)
-	}
-	return shared
+	return dir
 }
