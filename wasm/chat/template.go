@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -60,7 +61,17 @@ const systemMarker = "{{DEFAULT_SYSTEM}}"
 var systemLiteral = regexp.MustCompile(`\{\{- '<\|im_start\|>system\\n((?:[^'\\]|\\.)*)<\|im_end\|>\\n' \}\}`)
 
 // Load reads dir/tokenizer_config.json; see Parse.
-func Load(dir string) (*Template, error) { return LoadFS(os.DirFS(dir), ".") }
+func Load(dir string) (*Template, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("chat: %w", err)
+	}
+	t, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "tokenizer_config.json"), err)
+	}
+	return t, nil
+}
 
 // LoadFS reads dir/tokenizer_config.json from fsys; see Parse.
 func LoadFS(fsys fs.FS, dir string) (*Template, error) {

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,7 +20,16 @@ import (
 // (or tokenizer.json.gz), else vocab.json + merges.txt; plus
 // tokenizer_config.json when present. See LoadFS.
 func Load(dir string) (*Tokenizer, error) {
-	return LoadFS(os.DirFS(dir), ".")
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	// Open the parent so that a variant folder can borrow its vocabulary.
+	t, err := LoadFS(os.DirFS(filepath.Dir(abs)), filepath.Base(abs))
+	if err != nil {
+		return nil, fmt.Errorf("loading %s: %w", dir, err)
+	}
+	return t, nil
 }
 
 // LoadFS is Load on a file system, such as the embedded assets.FS. A
