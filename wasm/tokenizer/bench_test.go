@@ -1,8 +1,10 @@
 package tokenizer
 
 import (
+	"bytes"
 	"compress/gzip"
 	"encoding/csv"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -57,13 +59,38 @@ func BenchmarkEncodeMedQuAD(b *testing.B) {
 	}
 }
 
-// BenchmarkLoad times loading the tokenizer from the shipped, gzipped
-// tokenizer.json (what the server and the browser read).
+// BenchmarkLoad times loading the shipped tokenizer, gunzip included:
+// "binary" is tokenizer.bin.gz (what Load picks, and what the browser
+// fetches), "json" is tokenizer.json.gz.
 func BenchmarkLoad(b *testing.B) {
 	dir := filepath.Join(repoRoot(b), "assets", "tokenizer", "qwen2.5")
-	for i := 0; i < b.N; i++ {
-		if _, err := Load(dir); err != nil {
+	for _, name := range []string{"tokenizer.bin.gz", "tokenizer.json.gz"} {
+		gz, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
 			b.Fatal(err)
 		}
+		cfg, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		parse := Parse
+		if name == "tokenizer.bin.gz" {
+			parse = ParseBinary
+		}
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				zr, err := gzip.NewReader(bytes.NewReader(gz))
+				if err != nil {
+					b.Fatal(err)
+				}
+				data, err := io.ReadAll(zr)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := parse(data, cfg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

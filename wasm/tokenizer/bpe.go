@@ -138,7 +138,7 @@ func (t *Tokenizer) appendWord(dst []int32, w string) []int32 {
 	case len(w) == 1:
 		return append(dst, t.byteID[w[0]])
 	case t.ignoreMerges:
-		if id, ok := t.vocab[byteLevel([]byte(w))]; ok {
+		if id, ok := t.vocabMap()[byteLevel([]byte(w))]; ok {
 			return append(dst, id)
 		}
 	}

@@ -16,9 +16,10 @@ import (
 	"strings"
 )
 
-// Load reads a tokenizer directory in Hugging Face layout: tokenizer.json
-// (or tokenizer.json.gz), else vocab.json + merges.txt; plus
-// tokenizer_config.json when present. See LoadFS.
+// Load reads a tokenizer directory in Hugging Face layout: the first of
+// tokenizer.bin (medqa's compact form, see MarshalBinary), tokenizer.json
+// and vocab.json + merges.txt, each also accepted gzipped (.gz) but the
+// last; plus tokenizer_config.json when present. See LoadFS.
 func Load(dir string) (*Tokenizer, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -46,14 +47,20 @@ func LoadFS(fsys fs.FS, dir string) (*Tokenizer, error) {
 	if cfg != nil && !hasVocabulary(fsys, dir) && dir != "." && hasVocabulary(fsys, path.Dir(dir)) {
 		vocabDir = path.Dir(dir)
 	}
-	for _, name := range []string{"tokenizer.json", "tokenizer.json.gz"} {
-		p := path.Join(vocabDir, name)
+	for _, f := range []struct {
+		name  string
+		parse func(data, cfg []byte) (*Tokenizer, error)
+	}{
+		{"tokenizer.bin", ParseBinary}, {"tokenizer.bin.gz", ParseBinary},
+		{"tokenizer.json", Parse}, {"tokenizer.json.gz", Parse},
+	} {
+		p := path.Join(vocabDir, f.name)
 		data, err := readOptional(fsys, p)
 		if err != nil {
 			return nil, err
 		}
 		if data != nil {
-			t, err := Parse(data, cfg)
+			t, err := f.parse(data, cfg)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", p, err)
 			}
@@ -75,7 +82,7 @@ func LoadFS(fsys fs.FS, dir string) (*Tokenizer, error) {
 }
 
 func hasVocabulary(fsys fs.FS, dir string) bool {
-	for _, name := range []string{"tokenizer.json", "tokenizer.json.gz", "vocab.json"} {
+	for _, name := range []string{"tokenizer.bin", "tokenizer.bin.gz", "tokenizer.json", "tokenizer.json.gz", "vocab.json"} {
 		if _, err := fs.Stat(fsys, path.Join(dir, name)); err == nil {
 			return true
 		}
