@@ -121,8 +121,7 @@ type fileJSON struct {
 	Decoder      json.RawMessage `json:"decoder"`
 	Model        struct {
 		Type                    string           `json:"type"`
-		Vocab                   map[string]int32 `json:"vocab"`
-		Merges                  json.RawMessage  `json:"merges"`
+		Vocab                   map[string]int32 `json:"-"` // see decodeTokenizerJSON
 		IgnoreMerges            bool             `json:"ignore_merges"`
 		ByteFallback            bool             `json:"byte_fallback"`
 		Dropout                 *float64         `json:"dropout"`
@@ -156,14 +155,11 @@ type configJSON struct {
 // optionally (nil), tokenizer_config.json.
 func Parse(tokenizerJSON, configJSONData []byte) (*Tokenizer, error) {
 	var f fileJSON
-	if err := json.Unmarshal(tokenizerJSON, &f); err != nil {
-		return nil, fmt.Errorf("tokenizer.json: %w", err)
-	}
-	if err := checkPipeline(&f); err != nil {
+	merges, err := decodeTokenizerJSON(tokenizerJSON, &f)
+	if err != nil {
 		return nil, err
 	}
-	merges, err := parseMergesJSON(f.Model.Merges)
-	if err != nil {
+	if err := checkPipeline(&f); err != nil {
 		return nil, err
 	}
 	nfc, err := parseNormalizer(f.Normalizer)
@@ -296,26 +292,4 @@ func checkPipeline(f *fileJSON) error {
 		return fmt.Errorf("tokenizer.json: model: subword prefixes and suffixes are not supported")
 	}
 	return nil
-}
-
-// parseMergesJSON accepts both layouts of model.merges: "a b" strings and
-// ["a", "b"] pairs.
-func parseMergesJSON(raw json.RawMessage) ([][2]string, error) {
-	var pairs [][2]string
-	if err := json.Unmarshal(raw, &pairs); err == nil {
-		return pairs, nil
-	}
-	var lines []string
-	if err := json.Unmarshal(raw, &lines); err != nil {
-		return nil, fmt.Errorf("tokenizer.json: model.merges: want strings or pairs of strings: %w", err)
-	}
-	pairs = make([][2]string, len(lines))
-	for i, l := range lines {
-		a, b, ok := strings.Cut(l, " ")
-		if !ok || strings.Contains(b, " ") {
-			return nil, fmt.Errorf("tokenizer.json: model.merges[%d]: want two tokens separated by one space, got %q", i, l)
-		}
-		pairs[i] = [2]string{a, b}
-	}
-	return pairs, nil
 }
