@@ -14,7 +14,7 @@ import (
 
 // medquadAnswers returns the first answers of files/medquad_qa.csv.gz,
 // at least minBytes of them.
-func medquadAnswers(b *testing.B, minBytes int) []string {
+func medquadAnswers(b testing.TB, minBytes int) []string {
 	f, err := os.Open(filepath.Join(repoRoot(b), "files", "medquad_qa.csv.gz"))
 	if err != nil {
 		b.Fatal(err)
@@ -73,7 +73,7 @@ func BenchmarkEncodeMedQuAD(b *testing.B) {
 		b.SetBytes(int64(size))
 		for i := 0; i < b.N; i++ {
 			b.StopTimer()
-			tok.cache = wordCache{}
+			tok.cache = newWordCache()
 			b.StartTimer()
 			pass()
 		}

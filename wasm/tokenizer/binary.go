@@ -198,7 +198,7 @@ func ParseBinary(data, configJSON []byte) (*Tokenizer, error) {
 	r := &binReader{data: data, off: len(binaryMagic)}
 	const maxTokens = 1 << 24
 	flags := r.int(8, "flags")
-	t := &Tokenizer{nfc: flags&flagNFC != 0, ignoreMerges: flags&flagIgnoreMerges != 0, cleanUp: flags&flagCleanUp != 0}
+	t := &Tokenizer{cache: newWordCache(), nfc: flags&flagNFC != 0, ignoreMerges: flags&flagIgnoreMerges != 0, cleanUp: flags&flagCleanUp != 0}
 	eos, pad, bos := r.int(maxTokens, "EOS")-1, r.int(maxTokens, "PAD")-1, r.int(maxTokens, "BOS")-1
 	n := r.int(maxTokens, "token count")
 	nm := r.int(maxTokens, "merge count")

@@ -11,7 +11,7 @@ import (
 // strings → id), merges in rank order and added tokens. where names the
 // added tokens' source for error messages.
 func build(vocab map[string]int32, merges [][2]string, added []addedJSON, where string, nfc, ignoreMerges bool, cfg *configJSON) (*Tokenizer, error) {
-	t := &Tokenizer{vocab: vocab, nfc: nfc, ignoreMerges: ignoreMerges}
+	t := &Tokenizer{vocab: vocab, nfc: nfc, ignoreMerges: ignoreMerges, cache: newWordCache()}
 	if len(vocab) == 0 {
 		return nil, fmt.Errorf("tokenizer: the vocabulary is empty")
 	}
