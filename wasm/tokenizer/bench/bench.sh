@@ -24,9 +24,13 @@ echo "$go_line"
 echo "$js_line"
 
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
-awk -v gc="$(field "$go_line" cold_MBps)" -v gw="$(field "$go_line" warm_MBps)" \
-    -v jc="$(field "$js_line" cold_MBps)" -v jw="$(field "$js_line" warm_MBps)" \
-    'BEGIN { printf "ratio go/transformers.js: cold %.2fx, warm %.2fx\n", gc / jc, gw / jw }'
+ratio() {
+  awk -v gc="$(field "$go_line" "cold_$1")" -v gw="$(field "$go_line" "warm_$1")" \
+      -v jc="$(field "$js_line" "cold_$1")" -v jw="$(field "$js_line" "warm_$1")" -v what="$2" \
+      'BEGIN { printf "ratio go/transformers.js by %s: cold %.1fx, warm %.1fx\n", what, gc / jc, gw / jw }'
+}
+ratio MBps "wall time"
+ratio cpu_MBps "CPU time"
 if [ "$(field "$go_line" checksum)/$(field "$go_line" tokens)" = "$(field "$js_line" checksum)/$(field "$js_line" tokens)" ]; then
   echo "ids: identical ($(field "$go_line" tokens) tokens)"
 else
