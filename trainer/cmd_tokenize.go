@@ -55,7 +55,7 @@ With --save-binary FILE it writes the compact form the browser loads instead.
 		return err
 	}
 	if *saveBinary != "" {
-		return writeBinary(tok, *saveBinary)
+		return saveTokenizerBinary(tok, *saveBinary)
 	}
 	return tokenizeLines(os.Stdin, os.Stdout, tok, tmpl, tmplErr)
 }
@@ -149,7 +149,7 @@ func tokenizeLine(line []byte, tok *tokenizer.Tokenizer, tmpl *chat.Template, tm
 		if req.AddGenerationPrompt {
 			return tokenizeReply{}, errors.New("add_generation_prompt goes with messages, not text")
 		}
-		return tokenizeReply{IDs: nonNil(tok.Encode(*req.Text))}, nil
+		return tokenizeReply{IDs: append([]int{}, tok.Encode(*req.Text)...)}, nil // [] rather than null
 	case req.Text == nil && req.Messages != nil:
 		if tmplErr != nil {
 			return tokenizeReply{}, tmplErr
@@ -158,22 +158,14 @@ func tokenizeLine(line []byte, tok *tokenizer.Tokenizer, tmpl *chat.Template, tm
 		if err != nil {
 			return tokenizeReply{}, err
 		}
-		return tokenizeReply{Text: &text, IDs: nonNil(tok.Encode(text))}, nil
+		return tokenizeReply{Text: &text, IDs: tok.Encode(text)}, nil
 	}
 	return tokenizeReply{}, errors.New(`want exactly one of "text" and "messages"`)
 }
 
-// nonNil makes an empty encoding print as [] rather than null.
-func nonNil(ids []int) []int {
-	if ids == nil {
-		return []int{}
-	}
-	return ids
-}
-
-// writeBinary writes tok's compact form to name through a temporary file,
+// saveTokenizerBinary writes tok's compact form to name through a temporary file,
 // so a failure never leaves half a file.
-func writeBinary(tok *tokenizer.Tokenizer, name string) error {
+func saveTokenizerBinary(tok *tokenizer.Tokenizer, name string) error {
 	data, err := tok.MarshalBinary()
 	if err != nil {
 		return err
