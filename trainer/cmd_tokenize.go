@@ -149,7 +149,7 @@ func tokenizeLine(line []byte, tok *tokenizer.Tokenizer, tmpl *chat.Template, tm
 		if req.AddGenerationPrompt {
 			return tokenizeReply{}, errors.New("add_generation_prompt goes with messages, not text")
 		}
-		return tokenizeReply{IDs: append([]int{}, tok.Encode(*req.Text)...)}, nil // [] rather than null
+		return tokenizeReply{IDs: tok.Encode(*req.Text)}, nil
 	case req.Text == nil && req.Messages != nil:
 		if tmplErr != nil {
 			return tokenizeReply{}, tmplErr
