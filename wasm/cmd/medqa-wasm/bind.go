@@ -2,8 +2,7 @@
 
 package main
 
-// bind.go is the one file that names the APIs of medqa/wasm/tokenizer, chat and metrics; it was
-// written against their announced shapes before they landed: adapt it here if they differ.
+// bind.go is the one file that names the APIs of medqa/wasm/tokenizer, chat and metrics.
 
 import (
 	"fmt"
@@ -14,12 +13,15 @@ import (
 	"medqa/wasm/tokenizer"
 )
 
+// newCore loads the Qwen2.5 tokenizer from its compact embedded form (0.6 MB instead of the
+// 1.9 MB tokenizer.json.gz) and the base model's chat template, which is what the server
+// renders for a model directory of Qwen2.5-0.5B or one trained from it.
 func newCore() (*core, error) {
-	tok, err := tokenizer.LoadFS(assets.Tokenizer, ".")
+	tok, err := tokenizer.LoadFS(assets.TokenizerCompact, assets.TokenizerBase)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	tmpl, err := chat.LoadFS(assets.Tokenizer, ".")
+	tmpl, err := chat.LoadFS(assets.TokenizerCompact, assets.TokenizerBase)
 	if err != nil {
 		return nil, fmt.Errorf("chat template: %w", err)
 	}
