@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -105,7 +106,7 @@ func (m *Manager) Submit(cfg Config) (Run, error) {
 	if err != nil {
 		return Run{}, err
 	}
-	m.note(id, "train", StatusQueued)
+	m.note(id, "train", StatusQueued, "")
 	m.poke()
 	return m.st.get(id)
 }
@@ -139,6 +140,23 @@ func (m *Manager) Events(id, after int64) ([]Event, error) {
 	return m.st.events(id, after)
 }
 
+// Report returns the run's evaluation report: the report.json that `trainer eval` wrote in
+// its eval/ folder (ErrNotFound before the evaluate stage has finished).
+func (m *Manager) Report(id int64) ([]byte, error) {
+	r, err := m.st.get(id)
+	if err != nil {
+		return nil, err
+	}
+	if r.Dir == "" {
+		return nil, ErrNotFound
+	}
+	b, err := os.ReadFile(filepath.Join(r.Dir, "eval", "report.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrNotFound
+	}
+	return b, err
+}
+
 // Cancel stops a run: a queued one at once; a running one is asked to checkpoint and exit
 // (and killed if it has not after KillAfter).
 func (m *Manager) Cancel(id int64) error {
@@ -151,6 +169,7 @@ func (m *Manager) Cancel(id int64) error {
 		m.cur.cancel = true
 		m.st.setStatus(id, StatusCancelling, "", StatusRunning)
 		m.interruptLocked()
+		go m.note(id, "", StatusCancelling, "") // record takes m.mu
 		return nil
 	}
 	ok, err := m.st.setStatus(id, StatusCancelled, "", StatusQueued)
@@ -164,7 +183,7 @@ func (m *Manager) Cancel(id int64) error {
 		}
 		return &StateError{fmt.Sprintf("run %d is %s; only queued or running runs can be cancelled", id, r.Status)}
 	}
-	go m.note(id, "", StatusCancelled)
+	go m.note(id, "", StatusCancelled, "")
 	return nil
 }
 
@@ -203,7 +222,7 @@ func (m *Manager) Resume(id int64) error {
 	if err := m.st.setResume(id, true); err != nil {
 		return err
 	}
-	m.note(id, "", StatusQueued+" (resume)")
+	m.note(id, "", StatusQueued, "resume")
 	m.poke()
 	return nil
 }
@@ -288,8 +307,9 @@ func (m *Manager) Running() (int64, bool) {
 }
 
 // note records the server's own status event for a run.
-func (m *Manager) note(id int64, stage, msg string) {
-	m.record(Event{RunID: id, Stage: stage, Type: EventStatus, Message: msg})
+// Status is the run's new status; msg (may be empty) says why.
+func (m *Manager) note(id int64, stage, status, msg string) {
+	m.record(Event{RunID: id, Stage: stage, Type: EventStatus, Status: status, Message: status + msgSuffix(msg)})
 }
 
 func updateMetrics(met *Metrics, ev Event) {
@@ -440,13 +460,13 @@ func (m *Manager) execute(r Run) {
 			if _, err := m.st.setStatus(r.ID, status, msg); err != nil {
 				m.log.Error("storing run status", "run", r.ID, "err", err)
 			}
-			m.note(r.ID, stages[i], status+msgSuffix(msg))
+			m.note(r.ID, stages[i], status, msg)
 			return
 		}
 	}
 	m.st.setResume(r.ID, false)
 	m.st.setStatus(r.ID, StatusSucceeded, "")
-	m.note(r.ID, stages[len(stages)-1], StatusSucceeded)
+	m.note(r.ID, stages[len(stages)-1], StatusSucceeded, "")
 }
 
 func msgSuffix(msg string) string {
@@ -458,7 +478,7 @@ func msgSuffix(msg string) string {
 
 func (m *Manager) fail(id int64, stage, msg string) {
 	m.st.setStatus(id, StatusFailed, msg)
-	m.note(id, stage, StatusFailed+": "+msg)
+	m.note(id, stage, StatusFailed, msg)
 }
 
 // runStage runs one trainer invocation to its end and says how the run stands.
@@ -466,7 +486,7 @@ func (m *Manager) runStage(r Run, stage string, resume bool) (status, msg string
 	if err := m.st.startStage(r.ID, stage, stage == "train"); err != nil {
 		return StatusFailed, err.Error()
 	}
-	m.note(r.ID, stage, StatusRunning+" "+stage)
+	m.note(r.ID, stage, StatusRunning, stage)
 	logf, err := os.OpenFile(filepath.Join(r.Dir, "trainer.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return StatusFailed, err.Error()

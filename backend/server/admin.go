@@ -30,6 +30,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) ht
 	mux.Handle("POST /api/runs", admin(s.createRun))
 	mux.Handle("GET /api/runs", admin(s.listRuns))
 	mux.Handle("GET /api/runs/{id}", admin(s.getRun))
+	mux.Handle("GET /api/runs/{id}/report", admin(s.runReport))
 	mux.Handle("POST /api/runs/{id}/cancel", admin(s.cancelRun))
 	mux.Handle("POST /api/runs/{id}/resume", admin(s.resumeRun))
 	mux.Handle("GET /ws/runs/{id}", admin(s.runSocket))
@@ -39,7 +40,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) ht
 
 // AdminRoutes lists the admin API's routes (for documentation and tests).
 var AdminRoutes = []string{
-	"POST /api/runs", "GET /api/runs", "GET /api/runs/{id}", "POST /api/runs/{id}/cancel",
+	"POST /api/runs", "GET /api/runs", "GET /api/runs/{id}", "GET /api/runs/{id}/report", "POST /api/runs/{id}/cancel",
 	"POST /api/runs/{id}/resume", "GET /ws/runs/{id}", "GET /api/models", "POST /api/models/{id}/activate",
 	"POST /api/logout",
 }
@@ -134,6 +135,22 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
 		evs = []runs.Event{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"run": run, "events": evs, "models": mine})
+}
+
+// runReport answers the run's evaluation report (report.json of `trainer eval`) as written.
+func (s *Server) runReport(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	b, err := s.opt.Runs.Report(id)
+	if err != nil {
+		runError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(b)
 }
 
 func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) {
