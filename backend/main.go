@@ -39,7 +39,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.StringVar(&f.data, "data", "data", "data directory: run store (medqa.db), run artifacts (runs/<id>/), admin password hash")
 	fs.StringVar(&f.trainer, "trainer", "", `command that runs the trainer CLI (default: "bin/trainer" if built, else "go run ./trainer")`)
-	fs.StringVar(&f.static, "static", "assets", "directory served at /static/")
+	fs.StringVar(&f.static, "static", "", "serve the pages' /static/ files from this directory instead of the embedded ones (for editing assets/web live)")
 	fs.StringVar(&f.origins, "origins", "", "comma-separated extra browser origins allowed (e.g. https://medqa.example.org)")
 	fs.BoolVar(&f.requireLogin, "require-login", false, "chat needs an admin session too (default: chat is public, rate-limited per client)")
 	fs.DurationVar(&f.grace, "grace", 30*time.Second, "shutdown grace period for streams and the trainer's checkpoint")
@@ -111,7 +111,10 @@ func run(args []string) error {
 	eng := engine.New(f.eng, &bundle)
 
 	var static fs.FS
-	if fi, err := os.Stat(f.static); err == nil && fi.IsDir() {
+	if f.static != "" {
+		if fi, err := os.Stat(f.static); err != nil || !fi.IsDir() {
+			return fmt.Errorf("--static %s: not a directory", f.static)
+		}
 		static = os.DirFS(f.static)
 	}
 	var origins []string
@@ -121,9 +124,9 @@ func run(args []string) error {
 		}
 	}
 	srv := server.New(server.Options{
-		Engine: eng, Auth: au, Runs: rm, LoadModel: loadModel, Static: static, Logger: log,
+		Engine: eng, Auth: au, Runs: rm, LoadModel: loadModel, Logger: log,
 		AllowedOrigins: origins, RequireLogin: f.requireLogin,
-		// Pages: the web package's handler goes here once it lands.
+		Pages: pages(au, rm, static, chatSettings(bundle.Name, bundle.Sampling, f.eng)),
 	})
 	hs := srv.HTTPServer(f.addr)
 	serveErr := make(chan error, 1)

@@ -140,6 +140,39 @@ func (m *Manager) Events(id, after int64) ([]Event, error) {
 	return m.st.events(id, after)
 }
 
+// Detail is a run with its events and the models it produced (GET /api/runs/{id}).
+type Detail struct {
+	Run    Run     `json:"run"`
+	Events []Event `json:"events"`
+	Models []Model `json:"models"`
+}
+
+// Detail returns the run, its events after seq after, and its models.
+func (m *Manager) Detail(id, after int64) (Detail, error) {
+	r, err := m.Get(id)
+	if err != nil {
+		return Detail{}, err
+	}
+	evs, err := m.Events(id, after)
+	if err != nil {
+		return Detail{}, err
+	}
+	models, err := m.Models()
+	if err != nil {
+		return Detail{}, err
+	}
+	d := Detail{Run: r, Events: evs, Models: []Model{}}
+	if d.Events == nil {
+		d.Events = []Event{}
+	}
+	for _, x := range models {
+		if x.RunID == id {
+			d.Models = append(d.Models, x)
+		}
+	}
+	return d, nil
+}
+
 // Report returns the run's evaluation report: the report.json that `trainer eval` wrote in
 // its eval/ folder (ErrNotFound before the evaluate stage has finished).
 func (m *Manager) Report(id int64) ([]byte, error) {

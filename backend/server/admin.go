@@ -109,32 +109,13 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	run, err := s.opt.Runs.Get(id)
-	if err != nil {
-		runError(w, err)
-		return
-	}
 	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
-	evs, err := s.opt.Runs.Events(id, after)
+	d, err := s.opt.Runs.Detail(id, after)
 	if err != nil {
 		runError(w, err)
 		return
 	}
-	models, err := s.opt.Runs.Models()
-	if err != nil {
-		runError(w, err)
-		return
-	}
-	mine := []runs.Model{}
-	for _, m := range models {
-		if m.RunID == id {
-			mine = append(mine, m)
-		}
-	}
-	if evs == nil {
-		evs = []runs.Event{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"run": run, "events": evs, "models": mine})
+	writeJSON(w, http.StatusOK, d)
 }
 
 // runReport answers the run's evaluation report (report.json of `trainer eval`) as written.
