@@ -11,6 +11,8 @@
 #include <torch/utils.h>
 #include <torch/version.h>
 
+#include <sys/mman.h>
+
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
@@ -371,6 +373,32 @@ tt_err tt_multinomial(tt probs, int64_t n, int replacement, tt* out) {
 }
 
 tt_err tt_clamp(tt a, double lo, double hi, tt* out) { TRY(*out = wrap(at::clamp(T(a), lo, hi))) }
+
+static at::Tensor empty_hugepages(at::IntArrayRef shape, at::ScalarType dt) {
+  // Weights are streamed whole for every decoded token; on 4 KiB pages that is a TLB
+  // miss per page (costly under virtualisation). Transparent huge pages are usually
+  // "madvise" only, so map 2 MiB-aligned memory and ask for them before first touch.
+  const size_t huge = size_t(2) << 20;
+  size_t bytes = c10::elementSize(dt);
+  for (auto d : shape) bytes *= static_cast<size_t>(d);
+  size_t len = (bytes + huge - 1) / huge * huge;
+  if (len == 0) len = huge;
+  size_t total = len + huge;
+  void* p = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::runtime_error("empty_hugepages: mmap of " + std::to_string(total) + " bytes failed");
+  void* aligned = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(p) + huge - 1) & ~(uintptr_t(huge) - 1));
+  madvise(aligned, len, MADV_HUGEPAGE);
+  return at::from_blob(aligned, shape, [p, total](void*) { munmap(p, total); }, at::TensorOptions().dtype(dt));
+}
+
+tt_err tt_empty(const int64_t* shape, int ndim, int dtype, int device, int hugepages, tt* out) {
+  TRY(if (hugepages && device < 0) *out = wrap(empty_hugepages(dims(shape, ndim), dtype_of(dtype)));
+      else *out = wrap(at::empty(dims(shape, ndim), opts(dtype, device))))
+}
+
+tt_err tt_copy_from(tt dst, const void* data, int dtype, const int64_t* shape, int ndim) {
+  TRY(auto src = at::from_blob(const_cast<void*>(data), dims(shape, ndim), opts(dtype, -1)); T(dst).copy_(src))
+}
 
 tt_err tt_copy_(tt dst, tt src) { TRY(T(dst).copy_(T(src))) }
 

@@ -76,6 +76,11 @@ tt_err tt_sort(tt a, int64_t dim, int descending, tt* values, tt* indices);
 tt_err tt_multinomial(tt probs, int64_t n, int replacement, tt* out);
 tt_err tt_clamp(tt a, double lo, double hi, tt* out);
 
+// Uninitialised tensor; with hugepages on the CPU its memory is 2 MiB-page backed.
+tt_err tt_empty(const int64_t* shape, int ndim, int dtype, int device, int hugepages, tt* out);
+// dst.copy_(bytes viewed as dtype/shape): one copy, converting dtype and device.
+tt_err tt_copy_from(tt dst, const void* data, int dtype, const int64_t* shape, int ndim);
+
 // In place.
 tt_err tt_copy_(tt dst, tt src);
 tt_err tt_fill_(tt a, double v);
