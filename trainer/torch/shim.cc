@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -109,6 +110,16 @@ int tt_get_num_threads(void) {
 }
 
 tt_err tt_manual_seed(uint64_t seed) { TRY(torch::manual_seed(seed)) }
+
+tt_err tt_rng_state(int device, tt* out) {
+  TRY(auto gen = at::globalContext().defaultGenerator(device_of(device)); std::lock_guard<std::mutex> lock(gen.mutex());
+      *out = wrap(gen.get_state()))
+}
+
+tt_err tt_set_rng_state(int device, tt state) {
+  TRY(auto gen = at::globalContext().defaultGenerator(device_of(device)); std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(T(state)))
+}
 
 int tt_cuda_device_count(void) {
   try {

@@ -22,6 +22,8 @@ tt_err tt_set_num_threads(int n);  // intra-op threads of this OS thread and the
 int tt_get_num_threads(void);
 tt_err tt_manual_seed(uint64_t seed);
 int tt_cuda_device_count(void);
+tt_err tt_rng_state(int device, tt* out);  // the default generator's state as a uint8 tensor
+tt_err tt_set_rng_state(int device, tt state);
 int tt_set_grad_enabled(int on);  // returns the previous mode (per OS thread)
 int tt_grad_enabled(void);
 

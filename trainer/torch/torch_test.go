@@ -353,3 +353,63 @@ func equal[T comparable](a, b []T) bool {
 	}
 	return true
 }
+
+func TestEmptyHugePagesAndCopyFromBytes(t *testing.T) {
+	s := NewScope()
+	defer s.Close()
+	w := EmptyHugePages(s, []int64{2}, Float32)
+	w.CopyFromBytes([]byte{0xc0, 0x3f, 0x00, 0xc0}, BFloat16, []int64{2}) // bf16 1.5, -2
+	if got := ToSlice[float32](w); !equal(got, []float32{1.5, -2}) {
+		t.Fatalf("bf16 bytes copied into f32: %v", got)
+	}
+	big := EmptyHugePages(s, []int64{1 << 20}, Float32) // 4 MiB
+	big.Fill_(3)
+	if got := big.Sum(s).Item(); got != 3<<20 {
+		t.Fatalf("sum %v", got)
+	}
+	if err := Do(func() { w.CopyFromBytes([]byte{1}, BFloat16, []int64{2}) }); err == nil {
+		t.Fatal("short byte slice accepted")
+	}
+}
+
+func TestRNGStateRestoresDraws(t *testing.T) {
+	s := NewScope()
+	defer s.Close()
+	ManualSeed(3)
+	Randn(s, []int64{4}, Float32, CPU)
+	st, err := RNGState(CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ToSlice[float32](Ones(s, []int64{64}, Float32, CPU).Dropout(s, 0.5, true))
+	Randn(s, []int64{100}, Float32, CPU)
+	if err := SetRNGState(CPU, st); err != nil {
+		t.Fatal(err)
+	}
+	b := ToSlice[float32](Ones(s, []int64{64}, Float32, CPU).Dropout(s, 0.5, true))
+	if !equal(a, b) {
+		t.Fatal("dropout masks differ after restoring the generator state")
+	}
+	if err := SetRNGState(CPU, []byte{1, 2, 3}); err == nil {
+		t.Fatal("a 3-byte state was accepted")
+	}
+}
+
+func TestClipGradNorm(t *testing.T) {
+	s := NewScope()
+	defer s.Close()
+	a := FromSlice(s, []float64{1, 2}).SetRequiresGrad(true)
+	b := FromSlice(s, []float64{3}).SetRequiresGrad(true)
+	unused := FromSlice(s, []float64{9}).SetRequiresGrad(true)
+	// loss = 3·a0 + 4·a1 + 12·b: gradients [3,4] and [12], joint norm 13.
+	a.Mul(s, FromSlice(s, []float64{3, 4})).Sum(s).Add(s, b.MulScalar(s, 12).Sum(s)).Backward()
+	total, err := ClipGradNorm([]*Tensor{a, b, unused}, 6.5)
+	if err != nil || math.Abs(total-13) > 1e-12 {
+		t.Fatalf("norm %v, %v", total, err)
+	}
+	ga, gb := ToSlice[float64](a.Grad(s)), ToSlice[float64](b.Grad(s))
+	coef := 6.5 / (13 + 1e-6)
+	if math.Abs(ga[0]-3*coef) > 1e-12 || math.Abs(ga[1]-4*coef) > 1e-12 || math.Abs(gb[0]-12*coef) > 1e-12 {
+		t.Fatalf("clipped grads %v %v", ga, gb)
+	}
+}
