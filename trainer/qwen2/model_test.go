@@ -153,6 +153,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	}
 	c := smallConfig()
 	c.TieWordEmbeddings = false
+	c.IntermediateSize = 1200 // MLP weights of 2.1 MB take the huge-page path
 	m := randomModel(t, c, 4)
 	dir := t.TempDir()
 	if err := m.Save(dir); err != nil {
