@@ -104,7 +104,7 @@ func TestLinearMatchesNaive(t *testing.T) {
 	const in, out = 5, 4
 	w, b := randVec(r, out*in), randVec(r, out)
 	W, B := FromSlice(s, w, out, in), FromSlice(s, b)
-	for _, rows := range []int64{1, 3} { // 1 row takes the matrix-vector path
+	for _, rows := range []int64{1, 2, 3} { // 1 and 2 rows take the matrix-vector path
 		x := randVec(r, int(rows)*in)
 		got := ToSlice[float64](Linear(s, FromSlice(s, x, 1, rows, in), W, B))
 		for i := 0; i < int(rows); i++ {
@@ -191,34 +191,39 @@ func TestCrossEntropyIgnoresIndex(t *testing.T) {
 	}
 }
 
-// The autograd gradient of a small composite function equals central differences.
+// The autograd gradient of a small composite function equals central differences,
+// through Linear's matrix-vector path (2 rows) and its GEMM path (3 rows).
 func TestGradientMatchesFiniteDifferences(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	x0, w := randVec(r, 6), randVec(r, 12)
-	f := func(s *Scope, x *Tensor) *Tensor {
-		W := FromSlice(s, w, 4, 3)
-		h := Linear(s, x, W, nil).Silu(s)                                        // [2,4]
-		n := RMSNorm(s, h, Ones(s, []int64{4}, Float64, CPU), 1e-6)              // [2,4]
-		return CrossEntropy(s, n, FromSlice(s, []int64{1, 3}), -100, ReduceMean) // scalar
-	}
-	s := NewScope()
-	defer s.Close()
-	x := FromSlice(s, x0, 2, 3).SetRequiresGrad(true)
-	f(s, x).Backward()
-	grad := ToSlice[float64](x.Grad(s))
-	const h = 1e-6
-	for i := range x0 {
-		xp, xm := append([]float64(nil), x0...), append([]float64(nil), x0...)
-		xp[i] += h
-		xm[i] -= h
-		fd := (f(s, FromSlice(s, xp, 2, 3)).Item() - f(s, FromSlice(s, xm, 2, 3)).Item()) / (2 * h)
-		if math.Abs(fd-grad[i]) > 1e-7 {
-			t.Fatalf("d/dx[%d]: autograd %v, finite differences %v", i, grad[i], fd)
+	w := randVec(r, 12)
+	for _, rows := range []int64{2, 3} {
+		x0 := randVec(r, int(rows)*3)
+		target := []int64{1, 3, 0}[:rows]
+		f := func(s *Scope, x *Tensor) *Tensor {
+			W := FromSlice(s, w, 4, 3)
+			h := Linear(s, x, W, nil).Silu(s)                                 // [rows,4]
+			n := RMSNorm(s, h, Ones(s, []int64{4}, Float64, CPU), 1e-6)       // [rows,4]
+			return CrossEntropy(s, n, FromSlice(s, target), -100, ReduceMean) // scalar
 		}
-	}
-	x.ZeroGrad()
-	if x.Grad(s) != nil {
-		t.Fatal("ZeroGrad must drop the gradient")
+		s := NewScope()
+		x := FromSlice(s, x0, rows, 3).SetRequiresGrad(true)
+		f(s, x).Backward()
+		grad := ToSlice[float64](x.Grad(s))
+		const h = 1e-6
+		for i := range x0 {
+			xp, xm := append([]float64(nil), x0...), append([]float64(nil), x0...)
+			xp[i] += h
+			xm[i] -= h
+			fd := (f(s, FromSlice(s, xp, rows, 3)).Item() - f(s, FromSlice(s, xm, rows, 3)).Item()) / (2 * h)
+			if math.Abs(fd-grad[i]) > 1e-7 {
+				t.Fatalf("rows=%d d/dx[%d]: autograd %v, finite differences %v", rows, i, grad[i], fd)
+			}
+		}
+		x.ZeroGrad()
+		if x.Grad(s) != nil {
+			t.Fatal("ZeroGrad must drop the gradient")
+		}
+		s.Close()
 	}
 }
 
