@@ -58,7 +58,6 @@ func TestParityCacheMatchesFullForward(t *testing.T) {
 	defer s.Close()
 	x := seq(20, 37, 5, m.Config.VocabSize)
 	full := torch.ToSlice[float32](m.Forward(s, ids(s, m, x), nil))
-	V := m.Config.VocabSize
 	c := m.NewCache()
 	defer c.Close()
 	var got []float32
@@ -70,7 +69,6 @@ func TestParityCacheMatchesFullForward(t *testing.T) {
 		t.Fatalf("cache length %d, want 20", c.Len)
 	}
 	closeRows(t, "cached", got, full, tol)
-	_ = V
 }
 
 // A left- or right-padded batch computes what each sequence computes alone.
