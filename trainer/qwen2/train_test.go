@@ -105,3 +105,28 @@ func TestAdapterTrainingThroughForward(t *testing.T) {
 		t.Fatalf("loss %v → %v after 5 AdamW steps; want a clear decrease", first, last)
 	}
 }
+
+// float32 adapters on a bf16 model: the forward runs and the adapters get float32 gradients.
+func TestFloat32AdapterOnBF16Model(t *testing.T) {
+	m, err := NewRandom(smallConfig(), 15, torch.BFloat16, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	q := m.Layers[0].Q
+	a := torch.Randn(nil, []int64{2, q.Weight.Size(1)}, torch.Float32, torch.CPU).MulScalar(nil, 0.05).SetRequiresGrad(true)
+	b := torch.Zeros(nil, []int64{q.Weight.Size(0), 2}, torch.Float32, torch.CPU).SetRequiresGrad(true)
+	q.Adapter = &Adapter{A: a, B: b, Scale: 1, Dropout: 0.1}
+	m.Train = true
+	s := torch.NewScope()
+	defer s.Close()
+	V := m.Config.VocabSize
+	lossOf(s, m, [][]int64{seq(6, 5, 1, V)}, []int{6}).Backward()
+	g := b.Grad(s)
+	if g == nil || g.DType() != torch.Float32 {
+		t.Fatalf("lora_B gradient %v", g)
+	}
+	if g.Abs(s).Sum(s).Item() == 0 {
+		t.Fatal("lora_B gradient is zero")
+	}
+}
