@@ -33,7 +33,11 @@ func TestMain(m *testing.M) {
 	if os.Getenv(faketrainer.EnvVar) != "" {
 		os.Exit(faketrainer.Main())
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if tinyOnce.dir != "" {
+		os.RemoveAll(tinyOnce.dir)
+	}
+	os.Exit(code)
 }
 
 const (
