@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -105,8 +106,15 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// Bind before loading the model, so a busy port fails at once.
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		rm.Shutdown(context.Background())
+		return err
+	}
 	bundle, err := startModel(ctx, f, rm)
 	if err != nil {
+		ln.Close()
 		rm.Shutdown(context.Background())
 		return err
 	}
@@ -134,16 +142,18 @@ func run(args []string) error {
 	serveErr := make(chan error, 1)
 	go func() {
 		if f.tlsCert != "" {
-			serveErr <- hs.ListenAndServeTLS(f.tlsCert, f.tlsKey)
+			serveErr <- hs.ServeTLS(ln, f.tlsCert, f.tlsKey)
 		} else {
-			serveErr <- hs.ListenAndServe()
+			serveErr <- hs.Serve(ln)
 		}
 	}()
 	scheme := "http"
 	if f.tlsCert != "" {
 		scheme = "https"
 	}
-	log.Info("medqa serving", "url", scheme+"://"+f.addr, "model", bundle.Name, "data", f.data, "require_login", f.requireLogin)
+	url := scheme + "://" + ln.Addr().String()
+	log.Info("medqa serving", "url", url, "model", bundle.Name, "data", f.data, "require_login", f.requireLogin)
+	fmt.Fprintf(os.Stderr, "\nmedqa is serving %s at %s\n\n", bundle.Name, url)
 
 	select {
 	case err := <-serveErr:
