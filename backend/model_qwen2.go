@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"time"
@@ -82,6 +86,10 @@ func loadQwen2(_ context.Context, name, dir, adapter string) (b engine.Bundle, e
 	if err != nil {
 		return b, err
 	}
+	client, err := clientFiles(tok, dir, tokSrc == dir)
+	if err != nil {
+		return b, err
+	}
 	m, err := loadWeights(dir, dt, dev)
 	if err != nil {
 		return b, err
@@ -113,7 +121,8 @@ func loadQwen2(_ context.Context, name, dir, adapter string) (b engine.Bundle, e
 		Context:   m.Config.MaxPositionEmbeddings,
 		Sampling: engine.Sampling{Temperature: opt.Temperature, TopP: opt.TopP, TopK: opt.TopK,
 			RepetitionPenalty: opt.RepetitionPenalty},
-		Close: func() error { m.Close(); return nil },
+		Close:  func() error { m.Close(); return nil },
+		Client: client,
 	}
 	slog.Info("model loaded", "model", name, "dir", dir, "adapter", adapter, "tokenizer", tokSrc,
 		"layers", m.Config.NumHiddenLayers, "hidden", m.Config.HiddenSize, "vocab", m.Config.VocabSize,
@@ -143,6 +152,31 @@ func loadTokenizer(dir string) (*tokenizer.Tokenizer, *chat.Template, string, er
 		return nil, nil, "", err
 	}
 	return tok, chat.Base, "embedded Qwen2.5", nil
+}
+
+// clientFiles are the tokenizer as the browser module loads it: the compact binary form and
+// the tokenizer_config.json (the model directory's, or the embedded one the server fell back to).
+func clientFiles(tok *tokenizer.Tokenizer, dir string, own bool) (*engine.TokenizerFiles, error) {
+	bin, err := tok.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	var cfg []byte
+	if own {
+		cfg, err = os.ReadFile(filepath.Join(dir, "tokenizer_config.json"))
+	} else {
+		cfg, err = fs.ReadFile(assets.Tokenizer, path.Join(assets.TokenizerBase, "tokenizer_config.json"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)
+	zw.Write(bin)
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return &engine.TokenizerFiles{Binary: bin, BinaryGzip: z.Bytes(), Config: cfg}, nil
 }
 
 // stopIDs are the generation config's eos ids plus the chat turn's end and <|endoftext|>,

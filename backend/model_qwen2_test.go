@@ -3,15 +3,19 @@ package main
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -258,5 +262,56 @@ func TestServerWithRealModel(t *testing.T) {
 	}
 	if got := strings.Join(pieces, ""); got != want || len(pieces) < 3 {
 		t.Errorf("streamed: %q in %d chunks, want %q", got, len(pieces), want)
+	}
+}
+
+// The chat page counts tokens and previews the prompt with the served model's own tokenizer
+// and template (here the Instruct tokenizer_config.json, whose default system prompt differs
+// from the base one the browser module carries).
+func TestE2EServedTokenizer(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"config.json", "model.safetensors"} {
+		if err := os.Symlink(filepath.Join(tinyModelDir(t), f), filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for src, dst := range map[string]string{
+		path.Join(assets.TokenizerBase, "tokenizer.bin.gz"):          "tokenizer.bin.gz",
+		path.Join(assets.TokenizerInstruct, "tokenizer_config.json"): "tokenizer_config.json",
+	} {
+		b, err := fs.ReadFile(assets.Tokenizer, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, dst), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := fs.Stat(assets.Wasm(), "medqa.wasm"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("assets/wasm/medqa.wasm is not built: run make wasm (make test does)")
+		}
+		t.Skip("assets/wasm/medqa.wasm is not built (make wasm)")
+	}
+	b, err := loadQwen2(context.Background(), "tiny-instruct", dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := b.Tokenizer
+	url := modelServer(t, b)
+	ctx := browser(t)
+	const q = "Héllo — what is glaucoma? 🩺"
+	do(t, ctx, chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.CSS(`html[data-ready="chat"]`)),
+		chromedp.SendKeys(chromedp.ID("q"), q))
+	want := fmt.Sprint(len(tok.Encode(q)))
+	waitFor(t, 20*time.Second, "the live token count", func() bool {
+		return js[string](t, ctx, `document.getElementById("count").dataset.tokens || ""`) == want
+	})
+	prompt, err := chat.Instruct.Render([]chat.Message{{Role: "user", Content: q}}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := js[string](t, ctx, `document.getElementById("prompt").textContent`); got != prompt {
+		t.Errorf("prompt preview\n%q\nserver renders\n%q", got, prompt)
 	}
 }
