@@ -60,9 +60,9 @@ func TestBadQuantizedFilesNameTheProblem(t *testing.T) {
 	}
 	const q = "model.layers.1.mlp.up_proj.weight"
 	cases := []struct {
-		name  string
+		name   string
 		break_ func(t *testing.T, dir string)
-		want  []string
+		want   []string
 	}{
 		{"missing weights file", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "model.q4.safetensors")) },
 			[]string{"model.q4.safetensors", "no such file"}},

@@ -17,7 +17,7 @@ func TestQuantizedModelsLoadWithCloseLogits(t *testing.T) {
 		ref := logits(t, src, ids)
 		prev := 0.0
 		for _, tc := range []struct {
-			opt    Options
+			opt Options
 			// Random Gaussian weights are the worst case (real checkpoints
 			// have more structure): measured 1.3 %, 12 % and 14 %. A wrong
 			// scale, zero point or nibble order gives errors near 100 %.
