@@ -2,10 +2,12 @@ module medqa
 
 go 1.26.0
 
-require golang.org/x/text v0.44.0
+require (
+	github.com/gpustack/gguf-parser-go v0.28.1
+	golang.org/x/text v0.44.0
+)
 
 require (
-	github.com/gpustack/gguf-parser-go v0.28.1 // indirect
 	github.com/henvic/httpretty v0.1.4 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
