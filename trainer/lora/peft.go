@@ -27,30 +27,30 @@ const (
 // implement (DoRA, rank/alpha patterns, bias training, layer selection) are
 // read so that an adapter using them is refused instead of silently misread.
 type peftConfig struct {
-	AlphaPattern          map[string]any  `json:"alpha_pattern"`
-	AutoMapping           any             `json:"auto_mapping"`
-	BaseModelNameOrPath   string          `json:"base_model_name_or_path"`
-	Bias                  string          `json:"bias"`
-	FanInFanOut           bool            `json:"fan_in_fan_out"`
-	InferenceMode         bool            `json:"inference_mode"`
-	InitLoraWeights       any             `json:"init_lora_weights"`
-	LayerReplication      any             `json:"layer_replication"`
-	LayersPattern         any             `json:"layers_pattern"`
-	LayersToTransform     any             `json:"layers_to_transform"`
-	LoftqConfig           map[string]any  `json:"loftq_config"`
-	LoraAlpha             float64         `json:"lora_alpha"`
-	LoraDropout           float64         `json:"lora_dropout"`
-	MegatronConfig        any             `json:"megatron_config"`
-	MegatronCore          string          `json:"megatron_core"`
-	ModulesToSave         []string        `json:"modules_to_save"`
-	PeftType              string          `json:"peft_type"`
-	R                     int             `json:"r"`
-	RankPattern           map[string]any  `json:"rank_pattern"`
-	Revision              any             `json:"revision"`
-	TargetModules         json.RawMessage `json:"target_modules"`
-	TaskType              string          `json:"task_type"`
-	UseDora               bool            `json:"use_dora"`
-	UseRslora             bool            `json:"use_rslora"`
+	AlphaPattern        map[string]any  `json:"alpha_pattern"`
+	AutoMapping         any             `json:"auto_mapping"`
+	BaseModelNameOrPath string          `json:"base_model_name_or_path"`
+	Bias                string          `json:"bias"`
+	FanInFanOut         bool            `json:"fan_in_fan_out"`
+	InferenceMode       bool            `json:"inference_mode"`
+	InitLoraWeights     any             `json:"init_lora_weights"`
+	LayerReplication    any             `json:"layer_replication"`
+	LayersPattern       any             `json:"layers_pattern"`
+	LayersToTransform   any             `json:"layers_to_transform"`
+	LoftqConfig         map[string]any  `json:"loftq_config"`
+	LoraAlpha           float64         `json:"lora_alpha"`
+	LoraDropout         float64         `json:"lora_dropout"`
+	MegatronConfig      any             `json:"megatron_config"`
+	MegatronCore        string          `json:"megatron_core"`
+	ModulesToSave       []string        `json:"modules_to_save"`
+	PeftType            string          `json:"peft_type"`
+	R                   int             `json:"r"`
+	RankPattern         map[string]any  `json:"rank_pattern"`
+	Revision            any             `json:"revision"`
+	TargetModules       json.RawMessage `json:"target_modules"`
+	TaskType            string          `json:"task_type"`
+	UseDora             bool            `json:"use_dora"`
+	UseRslora           bool            `json:"use_rslora"`
 }
 
 func (c Config) peft() peftConfig {
