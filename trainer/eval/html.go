@@ -105,8 +105,8 @@ func overallRows(r *Report) []metricRow {
 		{"BLEU", func(s Summary) *float64 { return s.BLEU }, false},
 		{"sacreBLEU", func(s Summary) *float64 { return ptr(s.SacreBLEU) }, false},
 		{"Perplexity (reference answers)", func(s Summary) *float64 { return s.Perplexity }, true},
-		{"Mean answer tokens", func(s Summary) *float64 { return ptr(s.MeanTokens) }, false},
-		{"Answers cut at max tokens", func(s Summary) *float64 { return ptr(float64(s.LengthStops)) }, true},
+		{"Mean answer tokens (count)", func(s Summary) *float64 { return ptr(s.MeanTokens) }, false},
+		{"Answers cut at max tokens (count)", func(s Summary) *float64 { return ptr(float64(s.LengthStops)) }, true},
 	}
 	var rows []metricRow
 	for _, m := range ms {
@@ -120,7 +120,7 @@ func overallRows(r *Report) []metricRow {
 		if len(vals) == 2 && vals[0] != nil && vals[1] != nil {
 			d := *vals[1] - *vals[0]
 			row.Delta = fmt.Sprintf("%+.2f", d)
-			if m.name != "Mean answer tokens" && d != 0 {
+			if m.name != "Mean answer tokens (count)" && d != 0 {
 				if (d > 0) != m.lowerBetter {
 					row.Class = "up"
 				} else {
