@@ -100,7 +100,7 @@ func TestAnswerNLLMatchesDirectComputation(t *testing.T) {
 		want, n := 0.0, 0
 		for p := 0; p+1 < len(ids); p++ {
 			lab := ex.Labels[p+1]
-			if lab == data.IgnoreIndex {
+			if lab == ignoreIndex {
 				continue
 			}
 			row := logits[p*V : (p+1)*V]
