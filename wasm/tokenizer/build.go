@@ -30,6 +30,9 @@ func build(vocab map[string]int32, merges [][2]string, added []addedJSON, where 
 		}
 		n = max(n, *a.ID+1)
 	}
+	if int(n) > len(vocab)+len(added) { // checked before allocating n of anything
+		return nil, fmt.Errorf("tokenizer: ids run to %d but there are only %d tokens (ids must be contiguous)", n-1, len(vocab)+len(added))
+	}
 
 	// Token bytes by id.
 	byID := make([]string, n)
