@@ -55,7 +55,7 @@ type splitRow struct {
 // (or every token with opts.AllTokens). Errors name the file and line.
 func LoadData(dir string, tok *tokenizer.Tokenizer, tmpl *chat.Template, opts data.EncodeOptions) (*Dataset, error) {
 	if opts.MaxLength == 0 {
-		opts.MaxLength = data.DefaultMaxLength
+		opts.MaxLength = defaultMaxLength
 	}
 	ds := &Dataset{Stats: DataStats{Dir: dir, EncodeSettings: EncodeStats{MaxLength: opts.MaxLength, AllTokens: opts.AllTokens}}}
 	var err error
@@ -119,7 +119,7 @@ func (st *SplitStats) count(exs []data.Example) {
 		st.Tokens += len(ex.InputIDs)
 		st.MaxLength = max(st.MaxLength, len(ex.InputIDs))
 		for _, l := range ex.Labels {
-			if l != data.IgnoreIndex {
+			if l != ignoreIndex {
 				st.LabelTokens++
 			}
 		}

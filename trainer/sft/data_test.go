@@ -71,7 +71,7 @@ func TestLoadDataLearnsOnlyTheAnswer(t *testing.T) {
 	for i, ex := range ds.Train {
 		var learned []int32
 		for j, l := range ex.Labels {
-			if l != data.IgnoreIndex {
+			if l != ignoreIndex {
 				if l != ex.InputIDs[j] {
 					t.Fatalf("label %d ≠ input id %d", l, ex.InputIDs[j])
 				}

@@ -1,7 +1,6 @@
 package sft
 
 import (
-	"medqa/trainer/data"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
 )
@@ -15,7 +14,7 @@ func lossSum(s *torch.Scope, m *qwen2.Model, b batch) *torch.Tensor {
 	var rows, targets []int64
 	for r := 0; r < b.B; r++ {
 		for t := 0; t+1 < b.T; t++ {
-			if l := b.labels[r*b.T+t+1]; l != data.IgnoreIndex {
+			if l := b.labels[r*b.T+t+1]; l != ignoreIndex {
 				rows = append(rows, int64(r*b.T+t))
 				targets = append(targets, l)
 			}
@@ -32,5 +31,5 @@ func lossSum(s *torch.Scope, m *qwen2.Model, b batch) *torch.Tensor {
 	if logits.DType() != torch.Float32 {
 		logits = logits.ToDType(s, torch.Float32)
 	}
-	return torch.CrossEntropy(s, logits, torch.FromSlice(s, targets).To(s, torch.Int64, m.Device), data.IgnoreIndex, torch.ReduceSum)
+	return torch.CrossEntropy(s, logits, torch.FromSlice(s, targets).To(s, torch.Int64, m.Device), ignoreIndex, torch.ReduceSum)
 }

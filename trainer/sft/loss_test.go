@@ -28,7 +28,7 @@ func refLoss(t *testing.T, m *qwen2.Model, ex data.Example) (sum float64, n int)
 	V := m.Config.VocabSize
 	for p := 0; p+1 < len(ids); p++ {
 		y := ex.Labels[p+1]
-		if y == data.IgnoreIndex {
+		if y == ignoreIndex {
 			continue
 		}
 		row := logits[p*V : (p+1)*V]
@@ -107,7 +107,7 @@ func TestMakeBatchPads(t *testing.T) {
 		t.Fatalf("T=%d tokens=%d", b.T, b.tokens)
 	}
 	for t0 := 3; t0 < b.T; t0++ {
-		if b.attn[t0] != 0 || b.labels[t0] != data.IgnoreIndex {
+		if b.attn[t0] != 0 || b.labels[t0] != ignoreIndex {
 			t.Fatalf("padding at %d: attn %d label %d", t0, b.attn[t0], b.labels[t0])
 		}
 	}
