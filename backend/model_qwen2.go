@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -16,40 +15,13 @@ import (
 
 	"medqa/assets"
 	"medqa/backend/engine"
+	"medqa/trainer/lora"
+	"medqa/trainer/quant"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
 	"medqa/wasm/chat"
 	"medqa/wasm/tokenizer"
 )
-
-// Model formats that other packages own plug in here.
-var (
-	// loadWeights reads a model directory. Hugging Face directories go to qwen2.Load; a
-	// medqa int8/int4 directory (config.json with quantization_config) needs
-	// trainer/quant's LoadModel, which takes both kinds.
-	loadWeights = func(dir string, dt torch.DType, dev torch.Device) (*qwen2.Model, error) {
-		if quantized(dir) {
-			return nil, fmt.Errorf("%s is a medqa quantized directory, and this build has no quantized loader (trainer/quant)", dir)
-		}
-		return qwen2.Load(dir, dt, dev)
-	}
-	// applyAdapter attaches a PEFT adapter directory to m (trainer/lora's Load).
-	applyAdapter = func(m *qwen2.Model, dir string, dt torch.DType) error {
-		return fmt.Errorf("adapter %s: this build has no PEFT adapter loader (trainer/lora)", dir)
-	}
-)
-
-// quantized reports whether dir's config.json declares medqa's quantization.
-func quantized(dir string) bool {
-	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil {
-		return false
-	}
-	var c struct {
-		Q json.RawMessage `json:"quantization_config"`
-	}
-	return json.Unmarshal(raw, &c) == nil && len(c.Q) > 0 && string(c.Q) != "null"
-}
 
 // runDType and runDevice come from MEDQA_DTYPE (f32) and MEDQA_DEVICE (cpu, cuda, cuda:N).
 func runDType() (torch.DType, torch.Device, error) {
@@ -90,7 +62,8 @@ func loadQwen2(_ context.Context, name, dir, adapter string) (b engine.Bundle, e
 	if err != nil {
 		return b, err
 	}
-	m, err := loadWeights(dir, dt, dev)
+	// A Hugging Face directory or a medqa int8/int4 one (dequantized to dt once, here).
+	m, err := quant.LoadModel(dir, dt, dev)
 	if err != nil {
 		return b, err
 	}
@@ -99,8 +72,8 @@ func loadQwen2(_ context.Context, name, dir, adapter string) (b engine.Bundle, e
 			m.Close()
 		}
 	}()
-	if adapter != "" {
-		if err := applyAdapter(m, adapter, dt); err != nil {
+	if adapter != "" { // a PEFT adapter on top, frozen
+		if _, err := lora.Load(adapter, m, dt); err != nil {
 			return b, err
 		}
 	}

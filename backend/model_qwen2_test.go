@@ -25,6 +25,8 @@ import (
 	"medqa/backend/auth"
 	"medqa/backend/engine"
 	"medqa/backend/server"
+	"medqa/trainer/lora"
+	"medqa/trainer/quant"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
 	"medqa/wasm/chat"
@@ -69,14 +71,20 @@ func tinyModelDir(t *testing.T) string {
 	return tinyOnce.dir
 }
 
-// reference is what qwen2.Generate produces for the conversation, decoded.
+// reference is what qwen2.Generate produces for the conversation with the model in dir
+// (Hugging Face or quantized), decoded.
 func reference(t *testing.T, dir string, msgs []chat.Message, opt qwen2.GenerateOptions) (string, int) {
 	t.Helper()
-	m, err := qwen2.Load(dir, torch.Float32, torch.CPU)
+	m, err := quant.LoadModel(dir, torch.Float32, torch.CPU)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close()
+	return referenceWith(t, m, msgs, opt)
+}
+
+func referenceWith(t *testing.T, m *qwen2.Model, msgs []chat.Message, opt qwen2.GenerateOptions) (string, int) {
+	t.Helper()
 	tok, err := tokenizer.LoadFS(assets.Tokenizer, assets.TokenizerBase)
 	if err != nil {
 		t.Fatal(err)
@@ -99,6 +107,78 @@ func reference(t *testing.T, dir string, msgs []chat.Message, opt qwen2.Generate
 		out[i] = int(id)
 	}
 	return tok.Decode(out), len(out)
+}
+
+// engineReply asks the served bundle once, greedily.
+func engineReply(t *testing.T, b engine.Bundle, msgs []chat.Message, maxTokens int) (string, int) {
+	t.Helper()
+	eng := engine.New(engine.Config{}, &b)
+	defer eng.Shutdown(context.Background())
+	zero := 0.0
+	s, err := eng.Generate(context.Background(), engine.Request{Messages: msgs, Params: engine.Params{Temperature: &zero, MaxTokens: maxTokens}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, res, err := engine.Collect(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text, res.CompletionTokens
+}
+
+// A PEFT adapter (--adapter) and a medqa int8 directory serve exactly what qwen2.Generate
+// gives with the adapter attached and with quant.LoadModel's weights.
+func TestAdapterAndQuantizedModels(t *testing.T) {
+	dir := tinyModelDir(t)
+	msgs := []chat.Message{{Role: "user", Content: "What causes gout?"}}
+	opt := qwen2.GenerateOptions{MaxNewTokens: 24}
+	base, _ := reference(t, dir, msgs, opt)
+
+	m, err := qwen2.Load(dir, torch.Float32, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	cfg := lora.Config{R: 4, Alpha: 8, Targets: lora.Modules}
+	if err := lora.Attach(m, cfg, 11, torch.Float32); err != nil {
+		t.Fatal(err)
+	}
+	torch.ManualSeed(12)
+	for _, p := range lora.Params(m) {
+		if p.IsB { // B starts at zero, which would make the adapter a no-op
+			old := p.Tensor()
+			p.Set(torch.Randn(nil, old.Shape(), torch.Float32, torch.CPU).MulScalar(nil, 0.5))
+			old.Close()
+		}
+	}
+	adapter := filepath.Join(t.TempDir(), "adapter")
+	if err := lora.Save(adapter, m, cfg); err != nil {
+		t.Fatal(err)
+	}
+	want, n := referenceWith(t, m, msgs, opt)
+	if want == base {
+		t.Fatalf("the adapter does not change the reply %q: the test would prove nothing", base)
+	}
+	b, err := loadQwen2(context.Background(), "tiny+adapter", dir, adapter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, k := engineReply(t, b, msgs, 24); got != want || k != n {
+		t.Errorf("with the adapter: engine %q (%d tokens), qwen2.Generate %q (%d)", got, k, want, n)
+	}
+
+	q8 := filepath.Join(t.TempDir(), "int8")
+	if _, err := quant.Quantize(dir, q8, quant.Options{Bits: 8}); err != nil {
+		t.Fatal(err)
+	}
+	want, n = reference(t, q8, msgs, opt)
+	b, err = loadQwen2(context.Background(), "tiny-int8", q8, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, k := engineReply(t, b, msgs, 24); got != want || k != n {
+		t.Errorf("int8: engine %q (%d tokens), qwen2.Generate on quant.LoadModel %q (%d)", got, k, want, n)
+	}
 }
 
 func TestEngineEqualsGenerate(t *testing.T) {

@@ -1,0 +1,141 @@
+package sft
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"medqa/trainer/data"
+	"medqa/trainer/lora"
+	"medqa/trainer/qwen2"
+	"medqa/trainer/torch"
+)
+
+// qwen25 is Qwen2.5-0.5B's shape (the peer's "qwen2.5-0.5b").
+func qwen25() qwen2.Config {
+	return qwen2.Config{ModelType: "qwen2", HiddenSize: 896, IntermediateSize: 4864, NumHiddenLayers: 24,
+		NumAttentionHeads: 14, NumKeyValueHeads: 2, VocabSize: 151936, MaxPositionEmbeddings: 32768,
+		RMSNormEps: 1e-6, RopeTheta: 1e6, TieWordEmbeddings: true, HiddenAct: "silu"}
+}
+
+// BenchmarkLoRAStep times one LoRA training step as the trainer runs it
+// (forward, loss over all 511 next-token targets, backward, gradient
+// clipping, AdamW) on a random Qwen2.5-0.5B-shaped model, T=512, rank 16 on
+// all linear layers, float32 on the CPU; then runs the PyTorch-eager peer
+// (../shared/bench/torch_reference.py lora-step) on the same shape with the
+// same threads and reports both and their ratio (goal ≤ 1).
+//
+//	nice go test -run '^$' -bench LoRAStep -benchtime 1x ./trainer/sft
+func BenchmarkLoRAStep(b *testing.B) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	const T, rank = 512, 16
+	threads := runtime.NumCPU()
+	torch.SetNumThreads(threads)
+	m, err := qwen2.NewRandom(qwen25(), 0, torch.Float32, torch.CPU)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	lc := lora.Config{R: rank, Alpha: 32, Targets: lora.Modules}
+	if err := lora.Attach(m, lc, 0, torch.Float32); err != nil {
+		b.Fatal(err)
+	}
+	// The peer's input: ids (i·7919+13) mod V, every next token learned.
+	ex := data.Example{InputIDs: make([]int32, T), AttentionMask: make([]int32, T), Labels: make([]int32, T)}
+	for i := range T {
+		id := int32((i*7919 + 13) % m.Config.VocabSize)
+		ex.InputIDs[i], ex.AttentionMask[i], ex.Labels[i] = id, 1, id
+	}
+	c := Defaults()
+	c.LR, c.BatchSize, c.LogEvery, c.MaxGradNorm, c.LoraDropout = 1e-4, 1, 0, 0, 0
+	r := &run{cfg: c, ds: NewDataset([]data.Example{ex}, nil), m: m, lc: lc, nb: 1, orderE: -1,
+		tr: loraTrainables(m, false), sched: schedule{kind: "constant", base: 1e-4, total: 1 << 30}, ev: &emitter{}, started: time.Now()}
+	r.adamw = torch.NewAdamW(r.tr.names(), r.tr.masters(), c.LR, c.WeightDecay)
+	defer r.adamw.Close()
+
+	r.step() // first step: allocator and OpenMP warm-up, as the peer's step 0
+	b.ResetTimer()
+	t0 := time.Now()
+	for range b.N {
+		r.step()
+	}
+	ours := time.Since(t0).Seconds() / float64(b.N)
+	b.StopTimer()
+	b.ReportMetric(ours, "s/step")
+	b.Logf("medqa: %.2f s/step (loss %.4f, %d threads, %s)", ours, r.st.Loss, threads, torch.BLAS())
+
+	peer := peerLoRAStep(b, threads)
+	if peer > 0 {
+		b.ReportMetric(peer, "peer-s/step")
+		b.ReportMetric(ours/peer, "ratio")
+		b.Logf("pytorch-eager: %.2f s/step; ratio medqa/pytorch = %.3f (goal ≤ 1.0)", peer, ours/peer)
+	}
+}
+
+// peerLoRAStep runs the PyTorch peer for 3 steps and returns the median of
+// steps 1 and 2 (step 0 warms up), or 0 when the peer cannot run here.
+func peerLoRAStep(b *testing.B, threads int) float64 {
+	script := filepath.Join(sharedDir(b), "bench", "torch_reference.py")
+	if _, err := os.Stat(script); err != nil {
+		if os.Getenv("CI") == "true" {
+			b.Fatalf("peer script missing: %v", err)
+		}
+		b.Logf("no peer: %v", err)
+		return 0
+	}
+	cmd := exec.Command("/usr/bin/python3", script, "lora-step", "--shape", "qwen2.5-0.5b", "--seq", "512",
+		"--rank", "16", "--steps", "3", "--threads", strconv.Itoa(threads))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("peer: %v", err)
+	}
+	var secs []float64
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		var rec struct {
+			Step    int     `json:"step"`
+			Seconds float64 `json:"seconds"`
+			Loss    float64 `json:"loss"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			b.Fatalf("peer output %q: %v", sc.Text(), err)
+		}
+		if rec.Step > 0 {
+			secs = append(secs, rec.Seconds)
+		}
+		b.Logf("peer step %d: %.2f s (loss %.4f)", rec.Step, rec.Seconds, rec.Loss)
+	}
+	if len(secs) == 0 {
+		b.Fatal("peer printed no timed steps")
+	}
+	slices.Sort(secs)
+	return secs[len(secs)/2]
+}
+
+// sharedDir is ../shared relative to the repository root (the directory with go.mod).
+func sharedDir(tb testing.TB) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(filepath.Dir(dir), "shared")
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Fatal("no go.mod above the package directory")
+		}
+		dir = parent
+	}
+}
