@@ -301,6 +301,32 @@ func TestE2EAdminRun(t *testing.T) {
 		t.Error("after cancel, resume should be enabled and cancel disabled")
 	}
 	shot(t, ctx, "run-cancelled")
+
+	// Resume: training continues from the checkpoint, and the page follows it again.
+	stepNow := func() int {
+		return js[int](t, ctx, `parseInt(document.getElementById("run-step").textContent) || 0`)
+	}
+	cancelledAt := stepNow()
+	do(t, ctx, chromedp.Click(chromedp.CSS(`button[data-action="resume"]`)))
+	waitFor(t, 30*time.Second, "steps after the resume", func() bool { return stepNow() >= cancelledAt+3 })
+	if st := js[string](t, ctx, `document.querySelector("#run-status .badge").dataset.status`); st != "running" {
+		t.Errorf("status badge %q after resume", st)
+	}
+	evs, _ := s.runs.Events(list[0].ID, 0)
+	var steps []int64
+	for _, e := range evs {
+		if e.Type == "step" {
+			steps = append(steps, *e.Step)
+		}
+	}
+	for i := 1; i < len(steps); i++ {
+		if steps[i] != steps[i-1]+1 {
+			t.Errorf("steps after resume do not continue from the checkpoint: %v", steps)
+			break
+		}
+	}
+	do(t, ctx, chromedp.Click(chromedp.CSS(`button[data-action="cancel"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#run-status .badge[data-status="cancelled"]`)))
 	do(t, ctx, chromedp.Navigate(s.url+"/admin/runs"), chromedp.WaitVisible(chromedp.ID("runs")))
 	shot(t, ctx, "runs")
 }

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"strconv"
 
-	"io/fs"
 	"medqa/assets"
 	"medqa/backend/auth"
 	"medqa/backend/engine"

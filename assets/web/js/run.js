@@ -13,7 +13,9 @@ let heard = 0; // status events received: newer than what an action's answer say
 // The page was drawn with events up to this step; a stream that replays history from the start
 // must not add them twice.
 const renderedStep = Number(root.dataset.lastStep || -1);
-const renderedSeq = Number(root.dataset.lastSeq || 0);
+// Events carry the run's sequence number: a (re)connected stream replays the history first, and
+// the page takes each event once.
+let seenSeq = Number(root.dataset.lastSeq || 0);
 
 function setStatus(s) {
   if (!s) return;
@@ -67,7 +69,10 @@ function refreshChart() {
 const extra = (e, k) => e[k] ?? e.other?.[k];
 
 function onEvent(e) {
-  if (e.seq > 0 && e.seq <= renderedSeq) return;
+  if (e.seq > 0) {
+    if (e.seq <= seenSeq) return;
+    seenSeq = e.seq;
+  }
   const ms = extra(e, "max_steps");
   if (["step", "eval", "checkpoint"].includes(e.type) && e.step <= renderedStep) return;
   switch (e.type) {
