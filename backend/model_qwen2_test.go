@@ -247,16 +247,23 @@ func TestEngineEqualsGenerate(t *testing.T) {
 }
 
 // modelServer serves b on a real listener, as main does.
-func modelServer(t *testing.T, b engine.Bundle) string {
+func modelServer(t testing.TB, b engine.Bundle) string {
+	t.Helper()
+	return modelServerWith(t, engine.New(engine.Config{MaxBatch: 4}, &b))
+}
+
+// modelServerWith serves eng (chat rate limit off, for benchmarks).
+func modelServerWith(t testing.TB, eng *engine.Engine) string {
 	t.Helper()
 	dir := t.TempDir()
-	eng := engine.New(engine.Config{MaxBatch: 4}, &b)
+	name, _ := eng.Client()
 	au, err := auth.New(auth.Config{Dir: dir, Password: e2ePassword, Cost: bcrypt.MinCost})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := server.New(server.Options{Engine: eng, Auth: au, Logger: slog.New(slog.DiscardHandler),
-		Pages: pages(au, nil, nil, chatSettings(b.Name, b.Sampling, eng.Config()))})
+		ChatLimiter: auth.NewLimiter(1000, 1000),
+		Pages:       pages(au, nil, nil, chatSettings(name, engine.Sampling{}, eng.Config()))})
 	ts := httptest.NewUnstartedServer(nil)
 	ts.Config = srv.HTTPServer("")
 	ts.Start()
