@@ -61,6 +61,10 @@ func BenchmarkRealModelStreams(b *testing.B) {
 			ask := func(i int) []chat.Message {
 				return []chat.Message{{Role: "user", Content: fmt.Sprintf("Question %d: what is glaucoma?", i)}}
 			}
+			// Warm up (libtorch's first calls allocate and spin up its threads), untimed.
+			if st, err := eng.Generate(context.Background(), engine.Request{Messages: ask(0), Params: engine.Params{Temperature: &zero, MaxTokens: 4}}); err == nil {
+				engine.Collect(context.Background(), st)
+			}
 			var eng1, ws tally
 			for b.Loop() {
 				eng1.round(n, func(i int) sample {

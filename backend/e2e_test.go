@@ -69,7 +69,7 @@ func newE2E(t *testing.T) *e2e {
 		t.Fatal(err)
 	}
 	srv := server.New(server.Options{Engine: eng, Auth: au, Runs: rm, Logger: slog.New(slog.DiscardHandler),
-		Pages: pages(au, rm, nil, chatSettings(b.Name, b.Sampling, cfg))})
+		Pages: pages(au, rm, eng, nil, chatSettings(b.Name, b.Sampling, cfg))})
 	ts := httptest.NewUnstartedServer(nil)
 	ts.Config = srv.HTTPServer("")
 	ts.Start()

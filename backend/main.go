@@ -136,7 +136,7 @@ func run(args []string) error {
 	srv := server.New(server.Options{
 		Engine: eng, Auth: au, Runs: rm, LoadModel: loadModel, Logger: log,
 		AllowedOrigins: origins, RequireLogin: f.requireLogin,
-		Pages: pages(au, rm, static, chatSettings(bundle.Name, bundle.Sampling, f.eng)),
+		Pages: pages(au, rm, eng, static, chatSettings(bundle.Name, bundle.Sampling, f.eng)),
 	})
 	hs := srv.HTTPServer(f.addr)
 	serveErr := make(chan error, 1)

@@ -263,7 +263,7 @@ func modelServerWith(t testing.TB, eng *engine.Engine) string {
 	}
 	srv := server.New(server.Options{Engine: eng, Auth: au, Logger: slog.New(slog.DiscardHandler),
 		ChatLimiter: auth.NewLimiter(1000, 1000),
-		Pages:       pages(au, nil, nil, chatSettings(name, engine.Sampling{}, eng.Config()))})
+		Pages:       pages(au, nil, eng, nil, chatSettings(name, engine.Sampling{}, eng.Config()))})
 	ts := httptest.NewUnstartedServer(nil)
 	ts.Config = srv.HTTPServer("")
 	ts.Start()

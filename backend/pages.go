@@ -19,8 +19,9 @@ import (
 // pages mounts the web pages on the server's own session store and run store. The pages read
 // runs in the admin API's JSON shape (web.DecodeRuns …), the same one the Workers front reads
 // over HTTP, so the two cannot drift apart.
-func pages(au *auth.Auth, rm *runs.Manager, static fs.FS, chat web.ChatSettings) http.Handler {
-	d := web.Deps{Auth: pageAuth{au}, Static: static, Wasm: assets.Wasm(), Chat: chat}
+func pages(au *auth.Auth, rm *runs.Manager, eng *engine.Engine, static fs.FS, chat web.ChatSettings) http.Handler {
+	d := web.Deps{Auth: pageAuth{au}, Static: static, Wasm: assets.Wasm(), Chat: chat,
+		Serving: func() string { name, _ := eng.Client(); return name }}
 	if rm != nil {
 		d.Runs = pageRuns{rm}
 	}

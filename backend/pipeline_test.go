@@ -58,7 +58,8 @@ func TestRealTrainingPipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(server.Options{Engine: eng, Auth: au, Runs: rm, LoadModel: loadQwen2, Logger: slog.New(slog.DiscardHandler)})
+	srv := server.New(server.Options{Engine: eng, Auth: au, Runs: rm, LoadModel: loadQwen2, Logger: slog.New(slog.DiscardHandler),
+		Pages: pages(au, rm, eng, nil, chatSettings(b.Name, b.Sampling, eng.Config()))})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -157,6 +158,15 @@ func TestRealTrainingPipeline(t *testing.T) {
 	var act struct{ Serving string }
 	if code := call("POST", fmt.Sprintf("/api/models/%d/activate", q8.ID), tok, nil, &act); code != 200 || act.Serving != q8.Name() {
 		t.Fatalf("activate: %d %+v", code, act)
+	}
+	if res, err := http.Get(ts.URL + "/"); err != nil {
+		t.Fatal(err)
+	} else {
+		page, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if !strings.Contains(string(page), q8.Name()) {
+			t.Errorf("the chat page does not name the model now serving, %s", q8.Name())
+		}
 	}
 	msgs := []chat.Message{{Role: "user", Content: "What is glaucoma?"}}
 	want, n := reference(t, q8.Path, msgs, qwen2.GenerateOptions{MaxNewTokens: 16})
