@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,7 +32,8 @@ func qwen25() qwen2.Config {
 // clipping, AdamW) on a random Qwen2.5-0.5B-shaped model, T=512, rank 16 on
 // all linear layers, float32 on the CPU; then runs the PyTorch-eager peer
 // (../shared/bench/torch_reference.py lora-step) on the same shape with the
-// same threads and reports both and their ratio (goal ≤ 1).
+// same threads and reports both and their ratio (goal ≤ 1). Each side's
+// figure is its fastest of two steps after a warm-up step.
 //
 //	nice go test -run '^$' -bench LoRAStep -benchtime 1x ./trainer/sft
 func BenchmarkLoRAStep(b *testing.B) {
@@ -63,12 +65,17 @@ func BenchmarkLoRAStep(b *testing.B) {
 	defer r.adamw.Close()
 
 	r.step() // first step: allocator and OpenMP warm-up, as the peer's step 0
+	// The fastest of two timed steps per iteration, for both sides: the
+	// machine is shared, and the minimum is the least disturbed measurement.
+	ours := math.Inf(1)
 	b.ResetTimer()
-	t0 := time.Now()
 	for range b.N {
-		r.step()
+		for range 2 {
+			t0 := time.Now()
+			r.step()
+			ours = min(ours, time.Since(t0).Seconds())
+		}
 	}
-	ours := time.Since(t0).Seconds() / float64(b.N)
 	b.StopTimer()
 	b.ReportMetric(ours, "s/step")
 	b.Logf("medqa: %.2f s/step (loss %.4f, %d threads, %s)", ours, r.st.Loss, threads, torch.BLAS())
@@ -81,7 +88,7 @@ func BenchmarkLoRAStep(b *testing.B) {
 	}
 }
 
-// peerLoRAStep runs the PyTorch peer for 3 steps and returns the median of
+// peerLoRAStep runs the PyTorch peer for 3 steps and returns the faster of
 // steps 1 and 2 (step 0 warms up), or 0 when the peer cannot run here.
 func peerLoRAStep(b *testing.B, threads int) float64 {
 	script := filepath.Join(sharedDir(b), "bench", "torch_reference.py")
@@ -118,8 +125,7 @@ func peerLoRAStep(b *testing.B, threads int) float64 {
 	if len(secs) == 0 {
 		b.Fatal("peer printed no timed steps")
 	}
-	slices.Sort(secs)
-	return secs[len(secs)/2]
+	return slices.Min(secs)
 }
 
 // sharedDir is ../shared relative to the repository root (the directory with go.mod).
@@ -138,4 +144,58 @@ func sharedDir(tb testing.TB) string {
 		}
 		dir = parent
 	}
+}
+
+// BenchmarkLoRAStepCUDA is the GPU check's training step: Qwen2.5-0.5B shape,
+// 8 sequences of 512 tokens, rank 16 all-linear, bf16 autocast (bf16 base
+// weights, float32 adapter masters), reporting tokens/s. It runs only with
+// MEDQA_DEVICE=cuda[:N] on a CUDA build of libtorch (make gpu-check).
+//
+//	MEDQA_DEVICE=cuda go test -run '^$' -bench LoRAStepCUDA -benchtime 5x ./trainer/sft
+func BenchmarkLoRAStepCUDA(b *testing.B) {
+	devName := os.Getenv("MEDQA_DEVICE")
+	if devName == "" || devName == "cpu" {
+		b.Skip("set MEDQA_DEVICE=cuda to run the GPU training step")
+	}
+	dev, err := resolveDevice(devName)
+	if err != nil {
+		b.Fatal(err)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	const B, T = 8, 512
+	m, err := qwen2.NewRandom(qwen25(), 0, torch.BFloat16, dev)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	lc := lora.Config{R: 16, Alpha: 32, Dropout: 0.05, Targets: lora.Modules}
+	if err := lora.Attach(m, lc, 0, torch.Float32); err != nil {
+		b.Fatal(err)
+	}
+	var exs []data.Example
+	for r := range B {
+		ex := data.Example{InputIDs: make([]int32, T), AttentionMask: make([]int32, T), Labels: make([]int32, T)}
+		for i := range T {
+			id := int32((i*7919 + 13 + r*104729) % m.Config.VocabSize)
+			ex.InputIDs[i], ex.AttentionMask[i], ex.Labels[i] = id, 1, id
+		}
+		exs = append(exs, ex)
+	}
+	c := Defaults()
+	c.BatchSize, c.LogEvery = B, 0
+	r := &run{cfg: c, ds: NewDataset(exs, nil), m: m, lc: lc, nb: 1, orderE: -1, mixed: true,
+		tr: loraTrainables(m, true), sched: schedule{kind: "constant", base: 2e-4, total: 1 << 30}, ev: &emitter{}, started: time.Now()}
+	r.adamw = torch.NewAdamW(r.tr.names(), r.tr.masters(), c.LR, c.WeightDecay)
+	defer r.adamw.Close()
+	r.step()
+	b.ResetTimer()
+	t0 := time.Now()
+	for range b.N {
+		r.step()
+	}
+	_ = r.st.Loss // Item() in step synchronises with the device every micro-batch
+	secs := time.Since(t0).Seconds() / float64(b.N)
+	b.ReportMetric(float64(B*T)/secs, "tokens/s")
+	b.Logf("%s bf16 autocast: %.3f s/step, %.0f tokens/s (loss %.4f)", dev, secs, float64(B*T)/secs, r.st.Loss)
 }

@@ -117,6 +117,9 @@ func TestFullTrainingFromScratch(t *testing.T) {
 func TestBF16AutocastTrains(t *testing.T) {
 	c := toyRun(t, toyModel(t, 1))
 	c.Precision, c.MaxSteps = "bf16", 30
+	if d := os.Getenv("MEDQA_DEVICE"); d != "" {
+		c.Device = d // make gpu-check: the same run on CUDA
+	}
 	res, rec := train(t, context.Background(), c, NewDataset(toyTask(64, 1), nil), false)
 	l := losses(rec.events)
 	if first, last := mean(l[:5]), mean(l[25:]); !(last < 0.8*first) {
