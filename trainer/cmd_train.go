@@ -91,7 +91,13 @@ func runTrain(args []string) (err error) {
 		return fmt.Errorf("unexpected arguments %q", fl.Args())
 	}
 	if resume {
-		if cfg, err = resumeConfig(fl, cfg); err != nil {
+		has, err := sft.HasCheckpoint(cfg.Out)
+		if err != nil {
+			return err
+		}
+		if !has {
+			fmt.Fprintf(os.Stderr, "trainer train: no checkpoint in %s yet; starting from the beginning\n", cfg.Out)
+		} else if cfg, err = resumeConfig(fl, cfg); err != nil {
 			return err
 		}
 	}

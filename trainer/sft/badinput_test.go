@@ -73,10 +73,16 @@ func TestResumeRefusals(t *testing.T) {
 	_, err = Run(context.Background(), c, NewDataset(toyTask(13, 1), nil), Options{Resume: true})
 	wantErr(t, err, "data changed")
 
-	fresh := c
-	fresh.Out = t.TempDir()
-	_, err = Run(context.Background(), fresh, ds(), Options{Resume: true})
-	wantErr(t, err, "no checkpoint under")
+	// A run that stopped before its first checkpoint starts over on --resume.
+	early := c
+	early.Out = t.TempDir()
+	os.WriteFile(filepath.Join(early.Out, EventsFile), []byte(`{"type":"start"}`+"\n"), 0o644)
+	if res, err := Run(context.Background(), early, ds(), Options{Resume: true}); err != nil || res.Steps != 6 {
+		t.Fatalf("resume without a checkpoint: %v %+v", err, res)
+	}
+	if evs := readEvents(t, filepath.Join(early.Out, EventsFile)); evs[0].Type != "start" || evs[0].Resumed || len(losses(evs)) != 6 {
+		t.Errorf("restarted run's events: %d step events, first %+v", len(losses(evs)), evs[0])
+	}
 
 	// Adjustable settings may change: this finishes the run.
 	adj := c

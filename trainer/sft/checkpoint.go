@@ -285,6 +285,12 @@ func prune(runDir string, keep, best int) error {
 	return nil
 }
 
+// HasCheckpoint reports whether runDir holds a checkpoint to resume from.
+func HasCheckpoint(runDir string) (bool, error) {
+	steps, err := checkpointSteps(runDir)
+	return len(steps) > 0, err
+}
+
 // CheckpointConfig is the configuration saved with runDir's latest checkpoint.
 func CheckpointConfig(runDir string) (Config, error) {
 	st, _, err := latestCheckpoint(runDir)

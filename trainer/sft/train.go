@@ -69,6 +69,8 @@ type run struct {
 	tokens0  int64   // tokens counted by earlier processes
 	steps0   int
 	info     runInfo
+	// restarted: --resume found no checkpoint and the run starts over.
+	restarted bool
 }
 
 // Run trains per cfg on ds, writing everything into cfg.Out. Cancelling ctx
@@ -101,14 +103,20 @@ func Run(ctx context.Context, cfg Config, ds *Dataset, opt Options) (res *Result
 		return nil, err
 	}
 	defer r.ev.file.Close()
-	defer torch.Recover(&err)
-	res, err = r.loop(ctx)
+	res, err = r.guardedLoop(ctx)
 	if err != nil {
 		r.ev.emit(Event{Type: "error", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.elapsed(), Error: err.Error()})
 		r.info.finish(r, "failed", "")
 		r.info.write(cfg.Out)
 	}
 	return res, err
+}
+
+// guardedLoop turns libtorch failures (out of memory, device errors) into an
+// error, so that they reach the event stream and run.json.
+func (r *run) guardedLoop(ctx context.Context) (res *Result, err error) {
+	defer torch.Recover(&err)
+	return r.loop(ctx)
 }
 
 // setup resolves the device, loads the model and weights (fresh or from the
@@ -118,6 +126,15 @@ func (r *run) setup() (err error) {
 	c := r.cfg
 	var ckDir string
 	if r.opt.Resume {
+		// A run stopped before its first checkpoint has nothing to resume:
+		// it starts over, which is what a launcher re-queueing it wants.
+		if steps, err := checkpointSteps(c.Out); err != nil {
+			return err
+		} else if len(steps) == 0 {
+			r.opt.Resume, r.restarted = false, true
+		}
+	}
+	if r.opt.Resume {
 		if r.st, ckDir, err = latestCheckpoint(c.Out); err != nil {
 			return err
 		}
@@ -125,7 +142,7 @@ func (r *run) setup() (err error) {
 			return fmt.Errorf("--resume: the run in %s was started with different settings (%v); resume with the original flags or use a new --out",
 				c.Out, d)
 		}
-	} else if _, err := os.Stat(filepath.Join(c.Out, EventsFile)); err == nil {
+	} else if _, err := os.Stat(filepath.Join(c.Out, EventsFile)); err == nil && !r.restarted {
 		return fmt.Errorf("%s already holds a run (%s); pass --resume to continue it, or choose another --out", c.Out, EventsFile)
 	}
 	if r.dev, err = resolveDevice(c.Device); err != nil {
