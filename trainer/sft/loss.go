@@ -8,8 +8,8 @@ import (
 // lossSum is the summed next-token cross-entropy of a batch: the hidden state
 // at position t predicts labels[t+1]. Only the positions whose next label is
 // learned go through the LM head, which is most of the work at V=151936 when
-// the loss is completion-only. Logits are upcast to float32 for the loss, as
-// autocast does.
+// the loss is completion-only. Half-precision logits are upcast to float32
+// for the loss, as autocast does; float64 stays float64.
 func lossSum(s *torch.Scope, m *qwen2.Model, b batch) *torch.Tensor {
 	var rows, targets []int64
 	for r := 0; r < b.B; r++ {
@@ -28,7 +28,7 @@ func lossSum(s *torch.Scope, m *qwen2.Model, b batch) *torch.Tensor {
 	h := m.Hidden(s, ids, attn)
 	h = h.Reshape(s, int64(b.B*b.T), h.Size(-1)).IndexSelect(s, 0, torch.FromSlice(s, rows).To(s, torch.Int64, m.Device))
 	logits := m.Logits(s, h)
-	if logits.DType() != torch.Float32 {
+	if dt := logits.DType(); dt == torch.BFloat16 || dt == torch.Float16 {
 		logits = logits.ToDType(s, torch.Float32)
 	}
 	return torch.CrossEntropy(s, logits, torch.FromSlice(s, targets).To(s, torch.Int64, m.Device), ignoreIndex, torch.ReduceSum)

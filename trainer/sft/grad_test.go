@@ -1,0 +1,96 @@
+package sft
+
+import (
+	"math"
+	"runtime"
+	"testing"
+
+	"medqa/trainer/lora"
+	"medqa/trainer/qwen2"
+	"medqa/trainer/torch"
+)
+
+// TestLoRAGradients checks autograd's adapter gradients of the training loss
+// against central finite differences in float64, on a padded batch, and then
+// that clipping scales them to the requested norm.
+func TestLoRAGradients(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	m, err := qwen2.NewRandom(toyConfig(), 2, torch.Float64, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	m.Embed.MulScalar_(25)
+	if err := lora.Attach(m, lora.Config{R: 2, Alpha: 4, Targets: lora.Modules}, 3, torch.Float64); err != nil {
+		t.Fatal(err)
+	}
+	// Non-zero B, so that A's gradient is not trivially zero.
+	torch.NoGrad(func() {
+		for _, p := range lora.Params(m) {
+			if p.IsB {
+				r := torch.Randn(nil, p.Tensor().Shape(), torch.Float64, torch.CPU)
+				r.MulScalar_(0.3)
+				p.Tensor().Copy_(r)
+				r.Close()
+			}
+		}
+	})
+	b := makeBatch(toyTask(3, 4), []int{0, 1, 2})
+	loss := func() float64 {
+		var v float64
+		torch.NoGrad(func() {
+			s := torch.NewScope()
+			defer s.Close()
+			v = lossSum(s, m, b).Item() / float64(b.targets)
+		})
+		return v
+	}
+	s := torch.NewScope()
+	lossSum(s, m, b).DivScalar(s, float64(b.targets)).Backward()
+	s.Close()
+
+	ps := lora.Params(m)
+	checked := 0
+	for _, pi := range []int{0, 1, 6, 9, 27} { // q A/B of layer 0, v B, gate B... across the model
+		p := ps[pi]
+		grad := torch.ToSlice[float64](p.Tensor().Grad(nil))
+		vals := torch.ToSlice[float64](p.Tensor())
+		for _, i := range []int{0, len(vals) / 2, len(vals) - 1} {
+			const h = 1e-6
+			set := func(v float64) {
+				vals[i] = v
+				torch.NoGrad(func() {
+					src := torch.FromSlice(nil, vals, p.Tensor().Shape()...)
+					p.Tensor().Copy_(src)
+					src.Close()
+				})
+			}
+			orig := vals[i]
+			set(orig + h)
+			up := loss()
+			set(orig - h)
+			down := loss()
+			set(orig)
+			fd := (up - down) / (2 * h)
+			if math.Abs(fd-grad[i]) > 1e-6+1e-4*math.Abs(fd) {
+				t.Errorf("%s[%d]: autograd %.10g, finite differences %.10g", p.Name, i, grad[i], fd)
+			}
+			checked++
+		}
+	}
+	if checked != 15 {
+		t.Fatalf("checked %d entries", checked)
+	}
+
+	// Clipping: the global norm after clipping is the requested maximum.
+	r := &run{cfg: Config{MaxGradNorm: 1e-3}, tr: loraTrainables(m, false)}
+	before := r.clipGrads()
+	if before <= 1e-3 {
+		t.Fatalf("gradient norm %g is already below the clip", before)
+	}
+	r.cfg.MaxGradNorm = 0
+	if after := r.clipGrads(); math.Abs(after-1e-3*before/(before+1e-6)) > 1e-12 {
+		t.Errorf("norm after clipping %g, want %g", after, 1e-3*before/(before+1e-6))
+	}
+}
