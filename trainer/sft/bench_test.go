@@ -61,8 +61,8 @@ func BenchmarkLoRAStep(b *testing.B) {
 	c.LR, c.BatchSize, c.LogEvery, c.MaxGradNorm, c.LoraDropout = 1e-4, 1, 0, 0, 0
 	r := &run{cfg: c, ds: NewDataset([]data.Example{ex}, nil), m: m, lc: lc, nb: 1, orderE: -1,
 		tr: loraTrainables(m, false), sched: schedule{kind: "constant", base: 1e-4, total: 1 << 30}, ev: &emitter{}, started: time.Now()}
-	r.adamw = torch.NewAdamW(r.tr.names(), r.tr.masters(), c.LR, c.WeightDecay)
-	defer r.adamw.Close()
+	r.optim = newOptimizer(r.tr, c)
+	defer r.optim.Close()
 
 	r.step() // first step: allocator and OpenMP warm-up, as the peer's step 0
 	// The fastest of two timed steps per iteration, for both sides: the
@@ -186,8 +186,8 @@ func BenchmarkLoRAStepCUDA(b *testing.B) {
 	c.BatchSize, c.LogEvery = B, 0
 	r := &run{cfg: c, ds: NewDataset(exs, nil), m: m, lc: lc, nb: 1, orderE: -1, mixed: true,
 		tr: loraTrainables(m, true), sched: schedule{kind: "constant", base: 2e-4, total: 1 << 30}, ev: &emitter{}, started: time.Now()}
-	r.adamw = torch.NewAdamW(r.tr.names(), r.tr.masters(), c.LR, c.WeightDecay)
-	defer r.adamw.Close()
+	r.optim = newOptimizer(r.tr, c)
+	defer r.optim.Close()
 	r.step()
 	b.ResetTimer()
 	t0 := time.Now()

@@ -65,7 +65,7 @@ const rngRule = "order: PCG(seed, epoch); torch: manual_seed(splitmix64(seed ^ m
 
 // writeCheckpoint saves st, the optimizer state and the weights (written by
 // saveWeights into the directory it is given) as RUNDIR/checkpoints/step-N.
-func writeCheckpoint(runDir string, st trainerState, opt *torch.AdamW, saveWeights func(dir string) error) (dir string, err error) {
+func writeCheckpoint(runDir string, st trainerState, opt *optimizer, saveWeights func(dir string) error) (dir string, err error) {
 	root := filepath.Join(runDir, checkpointsDir)
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return "", err
@@ -222,7 +222,7 @@ func readState(dir string) (trainerState, error) {
 
 // readOptimizer loads dir/optimizer.safetensors into opt, checking that
 // every parameter with a step count has both moments.
-func readOptimizer(dir string, st trainerState, opt *torch.AdamW) error {
+func readOptimizer(dir string, st trainerState, opt *optimizer) error {
 	path := filepath.Join(dir, optimizerFile)
 	f, err := safetensors.Open(path)
 	if err != nil {

@@ -166,3 +166,54 @@ func TestFullGradients(t *testing.T) {
 		}
 	}
 }
+
+// TestWeightDecayGroups: with zero gradients an AdamW step only decays, so
+// matrices shrink by (1 - lr·wd) while biases and norm scales stay put.
+func TestWeightDecayGroups(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	m, err := qwen2.NewRandom(toyConfig(), 5, torch.Float64, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	tr, err := fullTrainables(m, false, torch.Float64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Defaults()
+	c.LR, c.WeightDecay = 0.1, 0.5
+	o := newOptimizer(tr, c)
+	defer o.Close()
+	before := map[string][]float64{}
+	s := torch.NewScope()
+	var zero *torch.Tensor
+	for _, p := range tr.ps {
+		before[p.name] = torch.ToSlice[float64](p.master)
+		term := p.master.Sum(s).MulScalar(s, 0)
+		if zero == nil {
+			zero = term
+		} else {
+			zero = zero.Add(s, term)
+		}
+	}
+	zero.Backward()
+	s.Close()
+	o.step()
+	for _, p := range tr.ps {
+		want := 1 - c.LR*c.WeightDecay
+		if noDecay(p.name, p.master) {
+			want = 1
+		}
+		got := torch.ToSlice[float64](p.master)
+		for i := range got {
+			if math.Abs(got[i]-want*before[p.name][i]) > 1e-12 {
+				t.Fatalf("%s[%d]: %g → %g, want ×%g", p.name, i, before[p.name][i], got[i], want)
+			}
+		}
+	}
+	if !noDecay("model.layers.0.self_attn.q_proj.bias", torch.Zeros(nil, []int64{4}, torch.Float32, torch.CPU)) ||
+		noDecay("model.embed_tokens.weight", m.Embed) {
+		t.Error("grouping: biases undecayed, embeddings decayed")
+	}
+}

@@ -119,7 +119,7 @@ func (r *run) step() {
 		tokens += bs[i].tokens
 	}
 	lr := r.sched.lr(r.st.Step)
-	r.adamw.LR = lr
+	r.optim.setLR(lr)
 	r.m.Train = true
 	var sum float64
 	for i, b := range bs {
@@ -136,8 +136,7 @@ func (r *run) step() {
 	}
 	r.m.Train = false
 	gn := r.clipGrads()
-	r.adamw.Step()
-	r.adamw.ZeroGrad()
+	r.optim.step()
 
 	r.st.Step++
 	r.st.Micro += int64(c.GradAccum)

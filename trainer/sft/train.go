@@ -54,7 +54,7 @@ type run struct {
 	m      *qwen2.Model
 	lc     lora.Config
 	tr     *trainables
-	adamw  *torch.AdamW
+	optim  *optimizer
 	sched  schedule
 	ev     *emitter
 	dev    torch.Device
@@ -91,8 +91,8 @@ func Run(ctx context.Context, cfg Config, ds *Dataset, opt Options) (res *Result
 		if r.m != nil {
 			r.m.Close()
 		}
-		if r.adamw != nil {
-			r.adamw.Close()
+		if r.optim != nil {
+			r.optim.Close()
 		}
 	}()
 	if err := r.setup(); err != nil {
@@ -158,8 +158,7 @@ func (r *run) setup() (err error) {
 	if err := r.ds.checkVocab(r.m.Config.VocabSize); err != nil {
 		return err
 	}
-	r.adamw = torch.NewAdamW(r.tr.names(), r.tr.masters(), c.LR, c.WeightDecay)
-	r.adamw.Beta1, r.adamw.Beta2, r.adamw.Eps = c.Beta1, c.Beta2, c.Eps
+	r.optim = newOptimizer(r.tr, c)
 
 	if c.Packing {
 		r.ds.Train = pack(r.ds.Train, c.MaxLength, c.Seed)
@@ -181,7 +180,7 @@ func (r *run) setup() (err error) {
 		if len(r.st.OptSteps) != len(r.tr.ps) {
 			return fmt.Errorf("corrupt checkpoint %s: optimizer state for %d tensors, the run trains %d", ckDir, len(r.st.OptSteps), len(r.tr.ps))
 		}
-		if err := readOptimizer(ckDir, r.st, r.adamw); err != nil {
+		if err := readOptimizer(ckDir, r.st, r.optim); err != nil {
 			return err
 		}
 		r.baseTime, r.tokens0, r.steps0 = r.st.ElapsedS, r.st.Tokens, r.st.Step
@@ -335,7 +334,7 @@ func (r *run) checkpoint() error {
 	ev := Event{Type: "checkpoint", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.st.ElapsedS, Path: path}
 	line, ev := r.ev.encode(ev)
 	r.st.EventsBytes = r.ev.offset + int64(len(line))
-	if _, err := writeCheckpoint(r.cfg.Out, r.st, r.adamw, r.saveWeights); err != nil {
+	if _, err := writeCheckpoint(r.cfg.Out, r.st, r.optim, r.saveWeights); err != nil {
 		return fmt.Errorf("checkpoint at step %d: %v", r.st.Step, err)
 	}
 	r.ev.write(line, ev)
