@@ -142,8 +142,9 @@ func cancelled(res []Result) []Result {
 // prompt for one cache, or one token per cache for a batched decode step) and
 // returns each row's last-token logits [V]. It is the building block of a
 // serving engine's continuous batching: prefill new requests one at a time,
-// then Step all active caches together. Autograd is off for the call; the
-// calling goroutine should be locked to its OS thread (runtime.LockOSThread).
+// then Step all active caches together. Autograd is off for the call. A
+// serving loop should keep one goroutine, locked to its OS thread, for all
+// calls: libtorch's thread pools then stay warm.
 func (m *Model) Step(caches []*Cache, ids [][]int64) (logits [][]float32, err error) {
 	if len(ids) == 0 || len(ids) != len(caches) {
 		return nil, fmt.Errorf("step: %d id rows for %d caches", len(ids), len(caches))
@@ -156,9 +157,11 @@ func (m *Model) Step(caches []*Cache, ids [][]int64) (logits [][]float32, err er
 			return nil, fmt.Errorf("step: row %d: %w", i, err)
 		}
 	}
-	defer torch.Recover(&err)
+	runtime.LockOSThread() // grad mode is per OS thread
+	defer runtime.UnlockOSThread()
 	prev := torch.SetGradEnabled(false)
 	defer torch.SetGradEnabled(prev)
+	defer torch.Recover(&err)
 	return m.lastLogits(caches, ids), nil
 }
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # GPU check, run by hand on a machine with an NVIDIA GPU (`make gpu-check LIBTORCH=/path/to/libtorch`):
 # the qwen2 parity tests (transformers' reference logits, cache == full forward, padded batch ==
-# single sequences, batched cache step) on CUDA in bf16 with a looser tolerance (3e-2 instead of
-# 1e-4), then decode and prefill tokens/s for the Qwen2.5-0.5B shape.
+# single sequences, batched cache step) on CUDA in bf16 with a looser tolerance (2e-2·(1+|logit|), a few
+# bf16 ulps, instead of 1e-4), then decode and prefill tokens/s for the Qwen2.5-0.5B shape.
 #
 #   LIBTORCH=/opt/libtorch trainer/qwen2/gpucheck/gpucheck.sh
 #   MEDQA_DEVICE=cuda:1 MEDQA_DTYPE=f32 trainer/qwen2/gpucheck/gpucheck.sh
