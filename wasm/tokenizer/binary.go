@@ -200,8 +200,10 @@ func ParseBinary(data, configJSON []byte) (*Tokenizer, error) {
 	flags := r.int(8, "flags")
 	t := &Tokenizer{cache: newWordCache(), nfc: flags&flagNFC != 0, ignoreMerges: flags&flagIgnoreMerges != 0, cleanUp: flags&flagCleanUp != 0}
 	eos, pad, bos := r.int(maxTokens, "EOS")-1, r.int(maxTokens, "PAD")-1, r.int(maxTokens, "BOS")-1
-	n := r.int(maxTokens, "token count")
-	nm := r.int(maxTokens, "merge count")
+	// Every token takes at least one byte and every merge three, which
+	// bounds what a damaged count can make us allocate.
+	n := r.int(min(maxTokens, len(data)), "token count")
+	nm := r.int(min(maxTokens, len(data)/3+1), "merge count")
 	if r.err != nil {
 		return nil, r.err
 	}

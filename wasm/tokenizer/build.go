@@ -9,9 +9,11 @@ import (
 
 // build assembles a Tokenizer from the parsed vocabulary (byte-level
 // strings → id), merges in rank order and added tokens. where names the
-// added tokens' source for error messages.
+// added tokens' source for error messages. The Tokenizer does not keep
+// vocab, whose strings may point into the whole tokenizer.json text;
+// vocabMap rebuilds a map if TokenID ever needs one.
 func build(vocab map[string]int32, merges [][2]string, added []addedJSON, where string, nfc, ignoreMerges bool, cfg *configJSON) (*Tokenizer, error) {
-	t := &Tokenizer{vocab: vocab, nfc: nfc, ignoreMerges: ignoreMerges, cache: newWordCache()}
+	t := &Tokenizer{nfc: nfc, ignoreMerges: ignoreMerges, cache: newWordCache()}
 	if len(vocab) == 0 {
 		return nil, fmt.Errorf("tokenizer: the vocabulary is empty")
 	}
@@ -27,6 +29,9 @@ func build(vocab map[string]int32, merges [][2]string, added []addedJSON, where 
 			return nil, fmt.Errorf("tokenizer: %s[%d]: missing or negative id", where, i)
 		}
 		n = max(n, *a.ID+1)
+	}
+	if int(n) > len(vocab)+len(added) { // checked before allocating n of anything
+		return nil, fmt.Errorf("tokenizer: ids run to %d but there are only %d tokens (ids must be contiguous)", n-1, len(vocab)+len(added))
 	}
 
 	// Token bytes by id.

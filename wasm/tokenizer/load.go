@@ -33,7 +33,7 @@ func Load(dir string) (*Tokenizer, error) {
 	return t, nil
 }
 
-// LoadFS is Load on a file system, such as the embedded assets.FS. A
+// LoadFS is Load on a file system, such as the embedded assets.Tokenizer. A
 // directory that holds tokenizer_config.json but no vocabulary files
 // borrows them from its parent: that is how a model variant (Qwen2.5
 // Instruct) ships its own special tokens without a second copy of the

@@ -78,13 +78,10 @@ func (t *Tokenizer) IsSpecial(id int) bool {
 	return id >= 0 && id < len(t.added) && t.added[id] != nil && t.added[id].special
 }
 
-// vocabMap returns the vocabulary by byte-level name. ParseBinary does not
-// build it, since only TokenID and ignore_merges need it.
+// vocabMap returns the vocabulary by byte-level name, built on first use
+// since only TokenID and ignore_merges need it.
 func (t *Tokenizer) vocabMap() map[string]int32 {
 	t.vocabOnce.Do(func() {
-		if t.vocab != nil {
-			return
-		}
 		t.vocab = make(map[string]int32, t.VocabSize())
 		for id := range t.VocabSize() {
 			if t.added[id] == nil {
