@@ -157,28 +157,19 @@ func (r *run) step() {
 }
 
 // clipGrads scales the gradients so that their global L2 norm is at most
-// MaxGradNorm (torch.nn.utils.clip_grad_norm_: coefficient max/(norm+1e-6))
-// and returns the norm before clipping.
+// MaxGradNorm (0: no clipping) and returns the norm before clipping.
 func (r *run) clipGrads() float64 {
-	var sq float64
-	grads := make([]*torch.Tensor, 0, len(r.tr.ps))
-	s := torch.NewScope()
-	defer s.Close()
-	for _, p := range r.tr.ps {
-		g := p.master.Grad(s)
-		if g == nil {
-			continue
-		}
-		grads = append(grads, g)
-		sq += g.ToDType(s, torch.Float64).PowScalar(s, 2).Sum(s).Item()
+	limit := r.cfg.MaxGradNorm
+	if limit == 0 {
+		limit = math.Inf(1)
 	}
-	norm := math.Sqrt(sq)
-	if r.cfg.MaxGradNorm > 0 {
-		if coef := r.cfg.MaxGradNorm / (norm + 1e-6); coef < 1 {
-			for _, g := range grads {
-				g.MulScalar_(coef)
-			}
-		}
+	ps := make([]*torch.Tensor, len(r.tr.ps))
+	for i, p := range r.tr.ps {
+		ps[i] = p.master
+	}
+	norm, err := torch.ClipGradNorm(ps, limit)
+	if err != nil {
+		panic(err) // a *torch.Error: Run's guard turns it into the run's error
 	}
 	return norm
 }
