@@ -117,3 +117,16 @@ func TestBadConfigAndData(t *testing.T) {
 		wantErr(t, err, tc.msg)
 	}
 }
+
+// A lost events.jsonl does not stop a resume, and is not padded with zeros.
+func TestResumeWithoutEventsFile(t *testing.T) {
+	c, ds := interrupted(t)
+	os.Remove(filepath.Join(c.Out, EventsFile))
+	if _, err := Run(context.Background(), c, ds(), Options{Resume: true}); err != nil {
+		t.Fatal(err)
+	}
+	evs := readEvents(t, filepath.Join(c.Out, EventsFile))
+	if evs[0].Type != "start" || !evs[0].Resumed || evs[0].Step != 2 || len(losses(evs)) != 4 {
+		t.Errorf("events after resume: first %+v, %d steps", evs[0], len(losses(evs)))
+	}
+}

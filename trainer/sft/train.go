@@ -190,11 +190,11 @@ func (r *run) setup() (err error) {
 	}
 	r.st.MaxSteps, r.st.WarmupSteps = total, r.sched.warmup
 
-	f, err := openEvents(filepath.Join(c.Out, EventsFile), r.st.EventsBytes, !r.opt.Resume)
+	f, offset, err := openEvents(filepath.Join(c.Out, EventsFile), r.st.EventsBytes, !r.opt.Resume)
 	if err != nil {
 		return err
 	}
-	r.ev = &emitter{out: r.opt.Events, file: f, offset: r.st.EventsBytes, progress: r.opt.Progress, hook: r.opt.OnEvent}
+	r.ev = &emitter{out: r.opt.Events, file: f, offset: offset, progress: r.opt.Progress, hook: r.opt.OnEvent}
 	r.info = newRunInfo(r)
 	return r.info.write(c.Out)
 }
