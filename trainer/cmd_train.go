@@ -105,8 +105,9 @@ func runTrain(args []string) (err error) {
 			return err
 		}
 	}
+	ran := false
 	defer func() {
-		if err != nil { // the admin page learns about failures before the run started too
+		if err != nil && !ran { // the admin page learns about failures before the run started too
 			line, _ := json.Marshal(sft.Event{Type: "error", Error: err.Error()})
 			fmt.Println(string(line))
 		}
@@ -142,6 +143,7 @@ func runTrain(args []string) (err error) {
 	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 		opts.Progress = os.Stderr
 	}
+	ran = true // from here on, Run reports its own errors as events
 	res, err := sft.Run(ctx, cfg, ds, opts)
 	if err != nil {
 		return err

@@ -72,6 +72,8 @@ func TestResumeRefusals(t *testing.T) {
 
 	_, err = Run(context.Background(), c, NewDataset(toyTask(13, 1), nil), Options{Resume: true})
 	wantErr(t, err, "data changed")
+	_, err = Run(context.Background(), c, NewDataset(toyTask(12, 99), nil), Options{Resume: true})
+	wantErr(t, err, "data changed", "hash") // as many examples, other content
 
 	// A run that stopped before its first checkpoint starts over on --resume.
 	early := c

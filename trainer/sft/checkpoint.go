@@ -40,6 +40,7 @@ type trainerState struct {
 	Micro           int64   `json:"micro"`
 	BatchesPerEpoch int     `json:"batches_per_epoch"`
 	TrainExamples   int     `json:"train_examples"`
+	DataHash        string  `json:"data_hash"` // FNV-1a of the training ids and labels, in order
 	Epoch           float64 `json:"epoch"`
 	Loss            float64 `json:"loss"`
 	LR              float64 `json:"lr"`

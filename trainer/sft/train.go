@@ -96,9 +96,12 @@ func Run(ctx context.Context, cfg Config, ds *Dataset, opt Options) (res *Result
 		}
 	}()
 	if err := r.setup(); err != nil {
+		ev := Event{Type: "error", Step: r.st.Step, Error: err.Error()}
 		if r.ev != nil {
-			r.ev.emit(Event{Type: "error", Step: r.st.Step, Error: err.Error()})
+			r.ev.emit(ev)
 			r.ev.file.Close()
+		} else { // no run directory to write to yet: stdout and the hook only
+			(&emitter{out: opt.Events, hook: opt.OnEvent}).emit(ev)
 		}
 		return nil, err
 	}
@@ -173,9 +176,9 @@ func (r *run) setup() (err error) {
 	r.orderE = -1
 
 	if r.opt.Resume {
-		if r.st.TrainExamples != len(r.ds.Train) || r.st.BatchesPerEpoch != r.nb {
-			return fmt.Errorf("--resume: the data changed since the checkpoint (%d training sequences in %d batches then, %d in %d now)",
-				r.st.TrainExamples, r.st.BatchesPerEpoch, len(r.ds.Train), r.nb)
+		if r.st.TrainExamples != len(r.ds.Train) || r.st.BatchesPerEpoch != r.nb || r.st.DataHash != r.ds.trainHash() {
+			return fmt.Errorf("--resume: the training data changed since the checkpoint (%d sequences in %d batches, hash %s then; %d in %d, hash %s now)",
+				r.st.TrainExamples, r.st.BatchesPerEpoch, r.st.DataHash, len(r.ds.Train), r.nb, r.ds.trainHash())
 		}
 		if len(r.st.OptSteps) != len(r.tr.ps) {
 			return fmt.Errorf("corrupt checkpoint %s: optimizer state for %d tensors, the run trains %d", ckDir, len(r.st.OptSteps), len(r.tr.ps))
@@ -185,7 +188,7 @@ func (r *run) setup() (err error) {
 		}
 		r.baseTime, r.tokens0, r.steps0 = r.st.ElapsedS, r.st.Tokens, r.st.Step
 	} else {
-		r.st = trainerState{Format: stateFormat, TrainExamples: len(r.ds.Train), BatchesPerEpoch: r.nb, RNG: rngRule,
+		r.st = trainerState{Format: stateFormat, TrainExamples: len(r.ds.Train), BatchesPerEpoch: r.nb, DataHash: r.ds.trainHash(), RNG: rngRule,
 			Weights: map[bool]string{false: "adapter", true: "model"}[c.Full], Config: c}
 	}
 	r.st.MaxSteps, r.st.WarmupSteps = total, r.sched.warmup
