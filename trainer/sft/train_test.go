@@ -244,3 +244,30 @@ func TestCheckpointLayout(t *testing.T) {
 		t.Errorf("best adapter: %v", err)
 	}
 }
+
+func TestEpochsAndEarlyStopping(t *testing.T) {
+	base := toyModel(t, 1)
+	c := toyRun(t, base)
+	c.MaxSteps, c.Epochs, c.GradAccum = 0, 2, 2 // 12 examples, batches of 4: 3 per epoch, 6 in all, 3 steps
+	res, rec := train(t, context.Background(), c, NewDataset(toyTask(12, 1), nil), false)
+	if res.Steps != 3 || rec.of("done")[0].Epoch != 2 || rec.of("start")[0].MaxSteps != 3 {
+		t.Errorf("2 epochs of 3 batches in steps of 2: %d steps, epoch %g", res.Steps, rec.of("done")[0].Epoch)
+	}
+
+	// A learning rate far too high makes validation worse after the first
+	// evaluation; with patience 2 the run stops at the third.
+	c = toyRun(t, base)
+	c.LR, c.WarmupRatio, c.MaxGradNorm, c.EvalEvery, c.Patience, c.MaxSteps = 3, 0, 0, 1, 2, 50
+	res, rec = train(t, context.Background(), c, NewDataset(toyTask(16, 1), toyTask(8, 2)), false)
+	evals := rec.of("eval")
+	if res.Status != StatusEarlyStopped || res.Steps >= 50 {
+		t.Fatalf("status %s after %d steps (evals %d)", res.Status, res.Steps, len(evals))
+	}
+	last := evals[len(evals)-3:]
+	if !last[0].Best || last[1].Best || last[2].Best || res.BestStep != last[0].Step {
+		t.Errorf("stopped after evals %+v; want the best then two worse", last)
+	}
+	if _, err := os.Stat(filepath.Join(c.Out, AdapterDir)); err != nil {
+		t.Errorf("an early-stopped run still publishes its adapter: %v", err)
+	}
+}
