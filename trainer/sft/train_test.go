@@ -271,3 +271,27 @@ func TestEpochsAndEarlyStopping(t *testing.T) {
 		t.Errorf("an early-stopped run still publishes its adapter: %v", err)
 	}
 }
+
+// TestBF16AutocastFull: --full under bf16 autocast keeps float32 masters
+// (the tied embedding bound once, as input and head) and saves them as such.
+func TestBF16AutocastFull(t *testing.T) {
+	dir := t.TempDir()
+	raw, _ := json.Marshal(toyConfig())
+	cfgPath := filepath.Join(dir, "config.json")
+	os.WriteFile(cfgPath, raw, 0o644)
+	c := toyRun(t, "")
+	c.InitConfig, c.Full, c.MaxSteps, c.LR, c.Precision = cfgPath, true, 40, 3e-3, "bf16"
+	res, rec := train(t, context.Background(), c, NewDataset(toyTask(64, 1), nil), false)
+	l := losses(rec.events)
+	if first, last := mean(l[:5]), mean(l[35:]); !(last < 0.8*first) {
+		t.Errorf("bf16 full training: loss %.3f → %.3f did not fall", first, last)
+	}
+	m, err := qwen2.Load(res.Output, torch.Float32, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.Config.TorchDType != "float32" {
+		t.Errorf("saved torch_dtype %q, want the float32 masters", m.Config.TorchDType)
+	}
+}
