@@ -14,6 +14,18 @@ import (
 // against central finite differences in float64, on a padded batch, and then
 // that clipping scales them to the requested norm.
 func TestLoRAGradients(t *testing.T) {
+	for _, chunk := range []bool{false, true} {
+		t.Run(map[bool]string{false: "whole", true: "chunked-head"}[chunk], func(t *testing.T) {
+			if chunk {
+				defer func(v int) { headValues = v }(headValues)
+				headValues = 5 * toyConfig().VocabSize // 5 positions per head chunk
+			}
+			loraGradients(t)
+		})
+	}
+}
+
+func loraGradients(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	m, err := qwen2.NewRandom(toyConfig(), 2, torch.Float64, torch.CPU)
@@ -38,17 +50,9 @@ func TestLoRAGradients(t *testing.T) {
 	})
 	b := makeBatch(toyTask(3, 4), []int{0, 1, 2})
 	loss := func() float64 {
-		var v float64
-		torch.NoGrad(func() {
-			s := torch.NewScope()
-			defer s.Close()
-			v = lossSum(s, m, b).Item() / float64(b.targets)
-		})
-		return v
+		return lossSum(m, b) / float64(b.targets)
 	}
-	s := torch.NewScope()
-	lossSum(s, m, b).DivScalar(s, float64(b.targets)).Backward()
-	s.Close()
+	lossBackward(m, b, float64(b.targets))
 
 	ps := lora.Params(m)
 	checked := 0
@@ -100,6 +104,18 @@ func TestLoRAGradients(t *testing.T) {
 // TestFullGradients does the same for --full training's parameters,
 // including the tied embedding (used twice: input and output head).
 func TestFullGradients(t *testing.T) {
+	for _, chunk := range []bool{false, true} {
+		t.Run(map[bool]string{false: "whole", true: "chunked-head"}[chunk], func(t *testing.T) {
+			if chunk {
+				defer func(v int) { headValues = v }(headValues)
+				headValues = 5 * toyConfig().VocabSize
+			}
+			fullGradients(t)
+		})
+	}
+}
+
+func fullGradients(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	m, err := qwen2.NewRandom(toyConfig(), 5, torch.Float64, torch.CPU)
@@ -114,17 +130,9 @@ func TestFullGradients(t *testing.T) {
 	}
 	b := makeBatch(toyTask(2, 6), []int{0, 1})
 	loss := func() float64 {
-		var v float64
-		torch.NoGrad(func() {
-			s := torch.NewScope()
-			defer s.Close()
-			v = lossSum(s, m, b).Item() / float64(b.targets)
-		})
-		return v
+		return lossSum(m, b) / float64(b.targets)
 	}
-	s := torch.NewScope()
-	lossSum(s, m, b).DivScalar(s, float64(b.targets)).Backward()
-	s.Close()
+	lossBackward(m, b, float64(b.targets))
 	for _, p := range tr.ps {
 		switch p.name {
 		case "model.embed_tokens.weight", "model.layers.0.input_layernorm.weight",

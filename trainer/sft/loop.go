@@ -129,9 +129,7 @@ func (r *run) step() {
 		torch.ManualSeed(splitmix64(c.Seed ^ uint64(r.st.Micro+int64(i))))
 		s := torch.NewScope()
 		r.tr.bind(s)
-		l := lossSum(s, r.m, b)
-		sum += l.Item()
-		l.DivScalar(s, float64(targets)).Backward()
+		sum += lossBackward(r.m, b, float64(targets))
 		s.Close()
 	}
 	r.m.Train = false
@@ -200,7 +198,7 @@ func (r *run) evaluate() (stop bool, err error) {
 			}
 			s := torch.NewScope()
 			r.tr.bind(s)
-			sum += lossSum(s, r.m, b).Item()
+			sum += lossSum(r.m, b)
 			n += b.targets
 			s.Close()
 		}
