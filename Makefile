@@ -9,7 +9,7 @@ export OMP_WAIT_POLICY ?= passive
 
 # Debian packages. libopenblas0 matters: without it Debian's libtorch runs on the reference BLAS (~35x slower).
 APT_RUN  := libtorch-dev libopenblas0
-APT_TEST := $(APT_RUN) chromium nodejs
+APT_TEST := $(APT_RUN) chromium nodejs python3-torch
 APT_BENCH := $(APT_RUN) python3-torch python3-nltk nodejs
 
 # LIBTORCH=/path/to/libtorch (e.g. a PyTorch install's torch/ folder, holding include/ and lib/) builds
