@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -135,5 +136,43 @@ func TestMergeRefusesWrongAdapter(t *testing.T) {
 	}
 	if _, err := os.Stat(out); err == nil {
 		t.Error("a failed merge left an output directory")
+	}
+}
+
+// TestMergedModelInPyTorch reads the merged directory with the PyTorch peer
+// (../shared/bench/torch_reference.py logits: its own safetensors reader and
+// Qwen2 forward in float64) and compares with medqa's base+adapter forward:
+// the merged files mean what the adapter meant, to an independent reader.
+func TestMergedModelInPyTorch(t *testing.T) {
+	script := filepath.Join(sharedDirForModelVerbs(t), "bench", "torch_reference.py")
+	if err := exec.Command("/usr/bin/python3", "-c", "import torch").Run(); err != nil {
+		t.Skipf("no python3-torch (%v): the Debian package python3-torch runs this check", err)
+	}
+	base := mergeBase(t, 32)
+	adapter := filepath.Join(t.TempDir(), "adapter")
+	adapted := adapterFor(t, base, adapter)
+	defer adapted.Close()
+	want := forward(t, adapted)
+	out := filepath.Join(t.TempDir(), "merged")
+	if _, err := runVerbQuiet(t, runMerge, "--model", base, "--adapter", adapter, "--out", out); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := exec.Command("/usr/bin/python3", script, "logits", "--model", out, "--ids", "3,14,15,9,26,5,35,8,63,0").Output()
+	if err != nil {
+		t.Fatalf("peer: %v", err)
+	}
+	var peer struct{ Logits [][]float64 }
+	if err := json.Unmarshal(raw, &peer); err != nil {
+		t.Fatal(err)
+	}
+	V := 64
+	var d float64
+	for p, row := range peer.Logits {
+		for v, x := range row {
+			d = max(d, math.Abs(x-want[p*V+v]))
+		}
+	}
+	if len(peer.Logits) != 10 || d > 1e-4 {
+		t.Errorf("PyTorch logits of the merged model differ from medqa's base+adapter by %g over %d rows", d, len(peer.Logits))
 	}
 }

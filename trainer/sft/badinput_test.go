@@ -72,11 +72,19 @@ func TestResumeRefusals(t *testing.T) {
 
 	_, err = Run(context.Background(), c, NewDataset(toyTask(13, 1), nil), Options{Resume: true})
 	wantErr(t, err, "data changed")
+	_, err = Run(context.Background(), c, NewDataset(toyTask(12, 99), nil), Options{Resume: true})
+	wantErr(t, err, "data changed", "hash") // as many examples, other content
 
-	fresh := c
-	fresh.Out = t.TempDir()
-	_, err = Run(context.Background(), fresh, ds(), Options{Resume: true})
-	wantErr(t, err, "no checkpoint under")
+	// A run that stopped before its first checkpoint starts over on --resume.
+	early := c
+	early.Out = t.TempDir()
+	os.WriteFile(filepath.Join(early.Out, EventsFile), []byte(`{"type":"start"}`+"\n"), 0o644)
+	if res, err := Run(context.Background(), early, ds(), Options{Resume: true}); err != nil || res.Steps != 6 {
+		t.Fatalf("resume without a checkpoint: %v %+v", err, res)
+	}
+	if evs := readEvents(t, filepath.Join(early.Out, EventsFile)); evs[0].Type != "start" || evs[0].Resumed || len(losses(evs)) != 6 {
+		t.Errorf("restarted run's events: %d step events, first %+v", len(losses(evs)), evs[0])
+	}
 
 	// Adjustable settings may change: this finishes the run.
 	adj := c
@@ -109,5 +117,18 @@ func TestBadConfigAndData(t *testing.T) {
 		tc.edit(&bad)
 		_, err := Run(context.Background(), bad, NewDataset(toyTask(4, 1), nil), Options{})
 		wantErr(t, err, tc.msg)
+	}
+}
+
+// A lost events.jsonl does not stop a resume, and is not padded with zeros.
+func TestResumeWithoutEventsFile(t *testing.T) {
+	c, ds := interrupted(t)
+	os.Remove(filepath.Join(c.Out, EventsFile))
+	if _, err := Run(context.Background(), c, ds(), Options{Resume: true}); err != nil {
+		t.Fatal(err)
+	}
+	evs := readEvents(t, filepath.Join(c.Out, EventsFile))
+	if evs[0].Type != "start" || !evs[0].Resumed || evs[0].Step != 2 || len(losses(evs)) != 4 {
+		t.Errorf("events after resume: first %+v, %d steps", evs[0], len(losses(evs)))
 	}
 }

@@ -21,3 +21,6 @@ echo "== parity on $MEDQA_DEVICE in $MEDQA_DTYPE"
 go test -count=1 -v -run 'Parity|Seeded|Stop' ./trainer/qwen2 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok)|tolerance|sees'
 echo "== speed (Qwen2.5-0.5B shape, random weights, $MEDQA_DEVICE $MEDQA_DTYPE)"
 go test -count=1 -run '^$' -bench 'BenchmarkDecode$|BenchmarkPrefill$' -benchtime 3x ./trainer/qwen2 | grep -E 'Benchmark|ok|FAIL'
+echo "== LoRA training on $MEDQA_DEVICE (bf16 autocast)"
+go test -count=1 -v -run 'TestBF16AutocastTrains' ./trainer/sft 2>&1 | grep -E '^(--- |PASS|FAIL|ok)'
+go test -count=1 -run '^$' -bench 'BenchmarkLoRAStepCUDA$' -benchtime 5x ./trainer/sft | grep -E 'Benchmark|tokens/s|ok|FAIL'
