@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"medqa/assets"
 	"medqa/backend/engine"
 	"medqa/trainer/lora"
+	"medqa/trainer/modeldir"
 	"medqa/trainer/quant"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
@@ -54,11 +56,12 @@ func loadQwen2(_ context.Context, name, dir, adapter string) (b engine.Bundle, e
 	if err != nil {
 		return b, err
 	}
-	tok, tmpl, tokSrc, err := loadTokenizer(dir)
+	// The one tokenizer lookup the trainer's verbs use too, so that eval and serving agree.
+	tok, tmpl, tokSrc, err := modeldir.Tokenizer(dir)
 	if err != nil {
 		return b, err
 	}
-	client, err := clientFiles(tok, dir, tokSrc == dir)
+	client, err := clientFiles(tok, dir)
 	if err != nil {
 		return b, err
 	}
@@ -103,41 +106,16 @@ func loadQwen2(_ context.Context, name, dir, adapter string) (b engine.Bundle, e
 	return b, nil
 }
 
-// loadTokenizer reads the directory's tokenizer files, else falls back to the embedded
-// Qwen2.5 tokenizer and the base model's chat template.
-func loadTokenizer(dir string) (*tokenizer.Tokenizer, *chat.Template, string, error) {
-	for _, f := range []string{"tokenizer.bin", "tokenizer.bin.gz", "tokenizer.json", "tokenizer.json.gz", "vocab.json"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			continue
-		}
-		tok, err := tokenizer.Load(dir)
-		if err != nil {
-			return nil, nil, "", err
-		}
-		tmpl, err := chat.Load(dir)
-		if err != nil {
-			return nil, nil, "", fmt.Errorf("%s: %w", dir, err)
-		}
-		return tok, tmpl, dir, nil
-	}
-	tok, err := tokenizer.LoadFS(assets.Tokenizer, assets.TokenizerBase)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	return tok, chat.Base, "embedded Qwen2.5", nil
-}
-
 // clientFiles are the tokenizer as the browser module loads it: the compact binary form and
-// the tokenizer_config.json (the model directory's, or the embedded one the server fell back to).
-func clientFiles(tok *tokenizer.Tokenizer, dir string, own bool) (*engine.TokenizerFiles, error) {
+// the tokenizer_config.json with the chat template (the model directory's, else the embedded
+// base one, which is also the template modeldir falls back to).
+func clientFiles(tok *tokenizer.Tokenizer, dir string) (*engine.TokenizerFiles, error) {
 	bin, err := tok.MarshalBinary()
 	if err != nil {
 		return nil, err
 	}
-	var cfg []byte
-	if own {
-		cfg, err = os.ReadFile(filepath.Join(dir, "tokenizer_config.json"))
-	} else {
+	cfg, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json"))
+	if errors.Is(err, fs.ErrNotExist) {
 		cfg, err = fs.ReadFile(assets.Tokenizer, path.Join(assets.TokenizerBase, "tokenizer_config.json"))
 	}
 	if err != nil {

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -363,12 +366,21 @@ func TestE2EServedTokenizer(t *testing.T) {
 		}
 	}
 	for src, dst := range map[string]string{
-		path.Join(assets.TokenizerBase, "tokenizer.bin.gz"):          "tokenizer.bin.gz",
+		path.Join(assets.TokenizerBase, "tokenizer.json.gz"):         "tokenizer.json",
 		path.Join(assets.TokenizerInstruct, "tokenizer_config.json"): "tokenizer_config.json",
 	} {
 		b, err := fs.ReadFile(assets.Tokenizer, src)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if strings.HasSuffix(src, ".gz") {
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := os.WriteFile(filepath.Join(dir, dst), b, 0o644); err != nil {
 			t.Fatal(err)
