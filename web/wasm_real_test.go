@@ -109,4 +109,5 @@ func TestBrowserScoreEqualsServer(t *testing.T) {
 	if string(g) != string(n) {
 		t.Errorf("browser metrics\n%s\nserver metrics\n%s", g, n)
 	}
+	tb.shot("score")
 }
