@@ -181,6 +181,27 @@ func TestRealTrainingPipeline(t *testing.T) {
 	if reply.Model != q8.Name() || len(reply.Choices) != 1 || reply.Choices[0].Message.Content != want || reply.Usage.CompletionTokens != n {
 		t.Errorf("after activation: %+v, want %q (%d tokens) from %s", reply, want, n, q8.Name())
 	}
+
+	// Evaluate again: the evaluate stage alone, and the run is succeeded again.
+	last := d.Events[len(d.Events)-1].Seq
+	if code := call("POST", fmt.Sprintf("/api/runs/%d/evaluate", run.ID), tok, nil, nil); code != http.StatusAccepted {
+		t.Fatalf("evaluate: %d", code)
+	}
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		d = runs.Detail{} // fields left out of the answer (only, when cleared) must not linger
+		call("GET", fmt.Sprintf("/api/runs/%d?after=%d", run.ID, last), tok, nil, &d)
+		if d.Run.Status == runs.StatusSucceeded && d.Run.Only == "" {
+			break
+		}
+		if d.Run.Status == runs.StatusFailed || time.Now().After(deadline) {
+			t.Fatalf("evaluating again: %s %s", d.Run.Status, d.Run.Error)
+		}
+	}
+	for _, e := range d.Events {
+		if e.Stage != "evaluate" {
+			t.Errorf("a %s event of stage %s while evaluating again", e.Type, e.Stage)
+		}
+	}
 }
 
 // writeSplits writes train/validation/test rows shaped as `trainer data` writes them.

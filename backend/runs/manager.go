@@ -260,6 +260,30 @@ func (m *Manager) Resume(id int64) error {
 	return nil
 }
 
+// Evaluate queues a succeeded LoRA run's evaluate stage on its own: again (after changing the
+// test split, say), or for the first time when its pipeline left it out. The run is succeeded
+// again when the evaluation passes; a failed or cancelled one can be resumed, which retries the
+// evaluation alone.
+func (m *Manager) Evaluate(id int64) error {
+	r, err := m.st.get(id)
+	if err != nil {
+		return err
+	}
+	if r.Config.Full {
+		return &StateError{fmt.Sprintf("run %d trained every weight; the evaluate stage evaluates adapters (use trainer eval on its model)", id)}
+	}
+	ok, err := m.st.queueOnly(id, "evaluate")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &StateError{fmt.Sprintf("run %d is %s; only succeeded runs can be evaluated again", id, r.Status)}
+	}
+	m.note(id, "evaluate", StatusQueued, "evaluate")
+	m.poke()
+	return nil
+}
+
 // Subscribe returns the run's stored events and a channel of later ones (which may repeat
 // some of the stored ones: skip seq <= the last one seen). The channel is closed if the
 // subscriber falls too far behind; it can subscribe again. Call stop when done.
@@ -479,6 +503,9 @@ func (m *Manager) execute(r Run) {
 	}()
 
 	stages := r.Config.stages()
+	if r.Only != "" {
+		stages = []string{r.Only}
+	}
 	start := 0
 	if r.Resume {
 		start = max(0, slices.Index(stages, r.Stage))
@@ -498,6 +525,7 @@ func (m *Manager) execute(r Run) {
 		}
 	}
 	m.st.setResume(r.ID, false)
+	m.st.clearOnly(r.ID)
 	m.st.setStatus(r.ID, StatusSucceeded, "")
 	m.note(r.ID, stages[len(stages)-1], StatusSucceeded, "")
 }

@@ -33,6 +33,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) ht
 	mux.Handle("GET /api/runs/{id}/report", admin(s.runReport))
 	mux.Handle("POST /api/runs/{id}/cancel", admin(s.cancelRun))
 	mux.Handle("POST /api/runs/{id}/resume", admin(s.resumeRun))
+	mux.Handle("POST /api/runs/{id}/evaluate", admin(s.evaluateRun))
 	mux.Handle("GET /ws/runs/{id}", admin(s.runSocket))
 	mux.Handle("GET /api/models", admin(s.listRunModels))
 	mux.Handle("POST /api/models/{id}/activate", admin(s.activateModel))
@@ -41,7 +42,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) ht
 // AdminRoutes lists the admin API's routes (for documentation and tests).
 var AdminRoutes = []string{
 	"POST /api/runs", "GET /api/runs", "GET /api/runs/{id}", "GET /api/runs/{id}/report", "POST /api/runs/{id}/cancel",
-	"POST /api/runs/{id}/resume", "GET /ws/runs/{id}", "GET /api/models", "POST /api/models/{id}/activate",
+	"POST /api/runs/{id}/resume", "POST /api/runs/{id}/evaluate", "GET /ws/runs/{id}", "GET /api/models", "POST /api/models/{id}/activate",
 	"POST /api/logout",
 }
 
@@ -157,6 +158,20 @@ func (s *Server) resumeRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("run resumed", "run", id)
+	writeJSON(w, http.StatusAccepted, map[string]any{"id": id, "status": runs.StatusQueued})
+}
+
+// evaluateRun queues a succeeded run's evaluate stage on its own.
+func (s *Server) evaluateRun(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	if err := s.opt.Runs.Evaluate(id); err != nil {
+		runError(w, err)
+		return
+	}
+	s.log.Info("run evaluation queued", "run", id)
 	writeJSON(w, http.StatusAccepted, map[string]any{"id": id, "status": runs.StatusQueued})
 }
 

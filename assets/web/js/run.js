@@ -139,7 +139,7 @@ for (const b of document.querySelectorAll("button[data-action]")) {
       const r = await api("POST", b.dataset.url);
       if (r?.status && heard === before) setStatus(r.status);
       $("live").textContent = b.dataset.action === "activate" ? `now serving ${r?.serving ?? ""}` : `${b.textContent.toLowerCase()} requested`;
-      if (b.dataset.action === "resume") {
+      if (b.dataset.action === "resume" || b.dataset.action === "evaluate") {
         if (!r?.status) setStatus("queued");
         follow();
       }
