@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"golang.org/x/crypto/bcrypt"
 
 	"medqa/backend/auth"
@@ -201,6 +202,16 @@ func TestRealTrainingPipeline(t *testing.T) {
 		if e.Stage != "evaluate" {
 			t.Errorf("a %s event of stage %s while evaluating again", e.Type, e.Stage)
 		}
+	}
+
+	// The run page of a whole real run, for the README's screenshots.
+	if os.Getenv("MEDQA_ARTIFACTS") != "" {
+		ctx := browser(t)
+		do(t, ctx, chromedp.Navigate(fmt.Sprintf("%s/admin/runs/%d", ts.URL, run.ID)),
+			chromedp.WaitReady(chromedp.CSS(`html[data-ready="login"]`)),
+			chromedp.SendKeys(chromedp.ID("password"), e2ePassword+"\r"),
+			chromedp.WaitReady(chromedp.CSS(`html[data-ready="run"]`)))
+		shot(t, ctx, "run-succeeded")
 	}
 }
 
