@@ -241,7 +241,8 @@ func (m *Manager) interruptLocked() {
 // Resume queues a cancelled, interrupted or failed run again; training continues from its
 // last checkpoint (--resume), a later stage starts over.
 func (m *Manager) Resume(id int64) error {
-	ok, err := m.st.setStatus(id, StatusQueued, "", StatusCancelled, StatusInterrupted, StatusFailed)
+	// Status and resume flag in one update: the scheduler may pick the run up at once.
+	ok, err := m.st.requeueResume(id, StatusCancelled, StatusInterrupted, StatusFailed)
 	if err != nil {
 		return err
 	}
@@ -251,9 +252,6 @@ func (m *Manager) Resume(id int64) error {
 			return err
 		}
 		return &StateError{fmt.Sprintf("run %d is %s; only cancelled, interrupted or failed runs can be resumed", id, r.Status)}
-	}
-	if err := m.st.setResume(id, true); err != nil {
-		return err
 	}
 	m.note(id, "", StatusQueued, "resume")
 	m.poke()

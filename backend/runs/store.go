@@ -303,6 +303,26 @@ func (s *store) startStage(id int64, stage string, countAttempt bool) error {
 	return err
 }
 
+// requeueResume queues a run in one of the statuses from to continue where it stopped, and
+// reports whether it did.
+func (s *store) requeueResume(id int64, from ...string) (bool, error) {
+	res, err := s.db.Exec(`UPDATE runs SET status = ?, resume = 1, error = '', queued_at = ?, finished_at = NULL WHERE id = ? AND status IN (?`+repeat(",?", len(from)-1)+`)`,
+		append([]any{StatusQueued, ms(time.Now()), id}, toAny(from)...)...)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
 // queueOnly queues a succeeded run to execute stage alone, and reports whether it did.
 func (s *store) queueOnly(id int64, stage string) (bool, error) {
 	res, err := s.db.Exec(`UPDATE runs SET status = ?, only_stage = ?, resume = 0, error = '', queued_at = ?, finished_at = NULL WHERE id = ? AND status = ?`,
