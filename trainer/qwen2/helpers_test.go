@@ -1,0 +1,115 @@
+package qwen2
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"medqa/trainer/torch"
+)
+
+// testTarget is where the parity tests run: f32 on the CPU by default;
+// `make gpu-check` sets MEDQA_DEVICE=cuda MEDQA_DTYPE=bf16.
+func testTarget(t testing.TB) (torch.DType, torch.Device, float64) {
+	dt, dev := torch.Float32, torch.CPU
+	if s := os.Getenv("MEDQA_DTYPE"); s != "" {
+		var err error
+		if dt, err = torch.ParseDType(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := os.Getenv("MEDQA_DEVICE"); s != "" {
+		var err error
+		if dev, err = torch.ParseDevice(s); err != nil {
+			t.Fatal(err)
+		}
+		if dev.IsCUDA() && torch.CUDADeviceCount() <= int(dev) {
+			t.Fatalf("MEDQA_DEVICE=%s but libtorch sees %d CUDA devices (build with LIBTORCH=<CUDA libtorch>)", s, torch.CUDADeviceCount())
+		}
+	}
+	tol := 1e-4
+	if dt == torch.BFloat16 || dt == torch.Float16 {
+		tol = 3e-2
+	}
+	return dt, dev, tol
+}
+
+// smallConfig is Qwen2.5-shaped in the ways that matter: tied embeddings, 7:1
+// grouped-query attention, head dimension 64, rope theta 1e6.
+func smallConfig() Config {
+	return Config{ModelType: "qwen2", HiddenSize: 448, IntermediateSize: 512, NumHiddenLayers: 2,
+		NumAttentionHeads: 7, NumKeyValueHeads: 1, VocabSize: 300, MaxPositionEmbeddings: 4096,
+		RMSNormEps: 1e-6, RopeTheta: 1e6, TieWordEmbeddings: true, HiddenAct: "silu"}
+}
+
+func randomModel(t testing.TB, c Config, seed uint64) *Model {
+	t.Helper()
+	dt, dev, _ := testTarget(t)
+	m, err := NewRandom(c, seed, dt, dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	return m
+}
+
+func ids(s *torch.Scope, m *Model, rows ...[]int64) *torch.Tensor {
+	var flat []int64
+	for _, r := range rows {
+		flat = append(flat, r...)
+	}
+	return torch.FromSlice(s, flat, int64(len(rows)), int64(len(rows[0]))).To(s, torch.Int64, m.Device)
+}
+
+func seq(n int, mul, add int64, vocab int) []int64 {
+	out := make([]int64, n)
+	for i := range out {
+		out[i] = (int64(i)*mul + add) % int64(vocab)
+	}
+	return out
+}
+
+// closeRows fails unless a and b (flattened rows of width V) agree within tol.
+func closeRows(t *testing.T, what string, got, want []float32, tol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+	}
+	worst, at := 0.0, 0
+	for i := range got {
+		if d := math.Abs(float64(got[i]) - float64(want[i])); d > worst || math.IsNaN(d) {
+			worst, at = d, i
+			if math.IsNaN(d) {
+				break
+			}
+		}
+	}
+	if !(worst <= tol) {
+		t.Fatalf("%s: |Δ| = %.3g at index %d (got %v want %v), tolerance %g", what, worst, at, got[at], want[at], tol)
+	}
+}
+
+// sharedDir finds ../shared beside the repository root; CI must have it.
+func sharedDir(t *testing.T) string {
+	t.Helper()
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the package directory")
+		}
+		dir = parent
+	}
+	shared := filepath.Join(filepath.Dir(dir), "shared")
+	if _, err := os.Stat(shared); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("shared data missing at %s", shared)
+		}
+		t.Skipf("shared data missing at %s", shared)
+	}
+	return shared
+}

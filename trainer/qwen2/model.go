@@ -1,0 +1,193 @@
+// Package qwen2 is medqa's one Qwen2 implementation (transformers'
+// Qwen2ForCausalLM): training and serving run this same forward pass.
+//
+// Dimension legend (Qwen2.5-0.5B in brackets):
+//
+//	B   sequences in the batch
+//	T   new tokens per sequence in this call (prompt length, or 1 when decoding)
+//	S   keys attended to: cached tokens + T
+//	H   hidden size                 [896]
+//	NH  query heads                 [14]
+//	KV  key/value heads (GQA)       [2]
+//	D   head dimension, H/NH        [64]
+//	I   MLP intermediate size       [4864]
+//	V   vocabulary                  [151936]
+//	L   decoder layers              [24]
+//
+// Weights keep Hugging Face's [out,in] layout and names. Ops panic with
+// *torch.Error on failure (shape bugs, device errors); the error-returning entry
+// points (Load, Generate) recover, and callers of Forward/Extend can use
+// `defer torch.Recover(&err)`. A Model is not safe for concurrent use: one
+// goroutine (locked to its OS thread) drives it; batch requests instead.
+package qwen2
+
+import (
+	"math"
+
+	"medqa/trainer/torch"
+)
+
+// Model is a Qwen2ForCausalLM with its weights.
+type Model struct {
+	Config Config
+	DType  torch.DType
+	Device torch.Device
+	// Train enables adapter dropout (the base model has none).
+	Train bool
+
+	Embed  *torch.Tensor // model.embed_tokens.weight [V,H]
+	Layers []*Layer
+	Norm   *torch.Tensor // model.norm.weight [H]
+	LMHead *Linear       // lm_head; its Weight is Embed when the embeddings are tied
+
+	rope rope
+}
+
+// Layer is one decoder layer.
+type Layer struct {
+	InputNorm, PostNorm *torch.Tensor // [H]
+	Q, K, V, O          *Linear       // q [NH·D,H], k/v [KV·D,H] with biases; o [H,NH·D]
+	Gate, Up, Down      *Linear       // gate/up [I,H], down [H,I]
+}
+
+// Linear is y = x·Wᵀ + b, plus an optional low-rank adapter. It is the single
+// place where LoRA (and later quantized weights) plug into the model.
+type Linear struct {
+	Weight  *torch.Tensor // [out,in]
+	Bias    *torch.Tensor // [out] or nil
+	Adapter *Adapter
+}
+
+// Adapter is a LoRA update: y += scale · B·A·dropout(x).
+type Adapter struct {
+	A       *torch.Tensor // lora_A [r,in]
+	B       *torch.Tensor // lora_B [out,r]
+	Scale   float64       // alpha / r
+	Dropout float64       // applied to the adapter's input when the model is in Train mode
+}
+
+// Forward applies the layer to x [..., in]. train turns on adapter dropout.
+func (l *Linear) Forward(s *torch.Scope, x *torch.Tensor, train bool) *torch.Tensor {
+	y := torch.Linear(s, x, l.Weight, l.Bias)
+	if a := l.Adapter; a != nil {
+		in := x
+		if train && a.Dropout > 0 {
+			in = x.Dropout(s, a.Dropout, true)
+		}
+		d := torch.Linear(s, torch.Linear(s, in, a.A, nil), a.B, nil)
+		y = y.Add(s, d.MulScalar(s, a.Scale))
+	}
+	return y
+}
+
+// kvFunc receives one layer's new keys and values [B,KV,T,D] and returns what
+// the queries attend to [B,KV,S,D]: the same tensors, or the cache with them appended.
+type kvFunc func(s *torch.Scope, layer int, k, v *torch.Tensor) (*torch.Tensor, *torch.Tensor)
+
+// decode runs the decoder stack: ids [B,T] int64 at positions pos [B,T] (all
+// below npos), with an
+// additive mask broadcastable to [B,1,T,S] (or nil), returning the final-normed
+// hidden states [B,T,H].
+func (m *Model) decode(s *torch.Scope, ids, pos *torch.Tensor, npos int64, mask *torch.Tensor, kv kvFunc) *torch.Tensor {
+	c := m.Config
+	B, T := ids.Size(0), ids.Size(1)
+	NH, KV, D := int64(c.NumAttentionHeads), int64(c.NumKeyValueHeads), int64(c.Head())
+	cos, sin := m.rope.lookup(s, m, pos, npos) // [B,1,T,D]
+	x := m.Embed.Embedding(s, ids)             // [B,T,H]
+	scale := 1 / math.Sqrt(float64(D))
+	for i, L := range m.Layers {
+		// Handles die with the layer's scope; autograd keeps what backward needs.
+		ls := torch.NewScope()
+		h := torch.RMSNorm(ls, x, L.InputNorm, c.RMSNormEps)
+		q := L.Q.Forward(ls, h, m.Train).View(ls, B, T, NH, D).Transpose(ls, 1, 2) // [B,NH,T,D]
+		k := L.K.Forward(ls, h, m.Train).View(ls, B, T, KV, D).Transpose(ls, 1, 2) // [B,KV,T,D]
+		v := L.V.Forward(ls, h, m.Train).View(ls, B, T, KV, D).Transpose(ls, 1, 2)
+		q, k = applyRope(ls, q, cos, sin), applyRope(ls, k, cos, sin)
+		K, V := k, v
+		if kv != nil {
+			K, V = kv(ls, i, k, v)
+		}
+		a := torch.Attention(ls, q, K, V, mask, scale).Transpose(ls, 1, 2).Reshape(ls, B, T, NH*D)
+		x = x.Add(ls, L.O.Forward(ls, a, m.Train))
+		h = torch.RMSNorm(ls, x, L.PostNorm, c.RMSNormEps)
+		g := L.Gate.Forward(ls, h, m.Train).Silu(ls).Mul(ls, L.Up.Forward(ls, h, m.Train))
+		x = s.Track(ls.Keep(x.Add(ls, L.Down.Forward(ls, g, m.Train))))
+		ls.Close()
+	}
+	return torch.RMSNorm(s, x, m.Norm, c.RMSNormEps)
+}
+
+// Logits applies the LM head to hidden states [...,H] → [...,V].
+func (m *Model) Logits(s *torch.Scope, h *torch.Tensor) *torch.Tensor {
+	return m.LMHead.Forward(s, h, m.Train)
+}
+
+// Hidden is the decoder output [B,T,H] for ids [B,T] (int64, on m.Device) with an
+// optional attention mask [B,T] (1 = token, 0 = padding; any padding side).
+// Positions count real tokens only (as transformers' generate does), so a padded
+// row computes exactly what the unpadded sequence computes; padded positions
+// produce finite values that callers ignore.
+func (m *Model) Hidden(s *torch.Scope, ids, attn *torch.Tensor) *torch.Tensor {
+	B, T := ids.Size(0), ids.Size(1)
+	ms := torch.NewScope()
+	defer ms.Close()
+	var pos, mask *torch.Tensor
+	if attn == nil {
+		pos = torch.Arange(ms, 0, float64(T), 1, torch.Int64, m.Device).Unsqueeze(ms, 0).Expand(ms, B, T)
+		if T > 1 {
+			mask = causalMask(ms, m, []int64{0}, nil, T, T)
+		}
+	} else {
+		keep := torch.ToSlice[int64](attn)
+		pos = torch.FromSlice(ms, paddedPositions(keep, B, T), B, T).To(ms, torch.Int64, m.Device)
+		mask = causalMask(ms, m, make([]int64, B), keep, T, T)
+	}
+	return m.decode(s, ids, pos, T, mask, nil)
+}
+
+// Forward returns logits [B,T,V] for ids [B,T]; see Hidden for the mask.
+func (m *Model) Forward(s *torch.Scope, ids, attn *torch.Tensor) *torch.Tensor {
+	ls := torch.NewScope()
+	defer ls.Close()
+	return m.Logits(s, m.Hidden(ls, ids, attn))
+}
+
+// paddedPositions is transformers' cumsum(mask)-1 with padding at position 1.
+func paddedPositions(keep []int64, B, T int64) []int64 {
+	pos := make([]int64, B*T)
+	for b := int64(0); b < B; b++ {
+		n := int64(0)
+		for t := int64(0); t < T; t++ {
+			if keep[b*T+t] != 0 {
+				pos[b*T+t] = n
+				n++
+			} else {
+				pos[b*T+t] = 1
+			}
+		}
+	}
+	return pos
+}
+
+// causalMask builds the additive mask [B',1,T,S] for queries at offsets
+// past[b]+t over S keys: key j is visible when j <= past[b]+t and, given
+// keep [B,S], it is a real token. The diagonal is always visible so that no row
+// is empty (an empty row would turn padding into NaN that leaks through 0·NaN).
+func causalMask(s *torch.Scope, m *Model, past []int64, keep []int64, T, S int64) *torch.Tensor {
+	B := int64(len(past))
+	neg := math.Inf(-1)
+	buf := make([]float32, B*T*S)
+	for b := int64(0); b < B; b++ {
+		for t := int64(0); t < T; t++ {
+			q := past[b] + t
+			row := buf[(b*T+t)*S : (b*T+t+1)*S]
+			for j := range row {
+				jj := int64(j)
+				if jj > q || (keep != nil && keep[b*S+jj] == 0 && jj != q) {
+					row[j] = float32(neg)
+				}
+			}
+		}
+	}
+	return torch.FromSlice(s, buf, B, 1, T, S).To(s, m.DType, m.Device)
+}
