@@ -64,7 +64,7 @@ type Trimmed struct {
 
 // Stats describes a trim.
 type Stats struct {
-	SourceIDs   int `json:"source_ids"`   // model + added tokens of the source
+	SourceIDs   int `json:"source_ids"` // model + added tokens of the source
 	SourceMerge int `json:"source_merges"`
 	Used        int `json:"used"`          // distinct model tokens in the corpus's encoding
 	Rare        int `json:"rare_dropped"`  // of those, seen fewer than MinCount times
