@@ -1,0 +1,88 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"medqa/trainer/lora"
+	"medqa/trainer/qwen2"
+	"medqa/trainer/sft"
+	"medqa/trainer/torch"
+)
+
+func init() {
+	register("merge", "fold a LoRA adapter into its base model (Hugging Face directory out)", runMerge)
+}
+
+func runMerge(args []string) (err error) {
+	fl := flag.NewFlagSet("merge", flag.ContinueOnError)
+	base := fl.String("model", "", "base model directory (Hugging Face layout)")
+	adapter := fl.String("adapter", "", "adapter directory in PEFT layout (adapter_config.json + adapter_model.safetensors)")
+	out := fl.String("out", "", "output model directory (replaced atomically)")
+	dtype := fl.String("dtype", "f32", "stored dtype of the merged weights: f32, bf16 or f16 (the merge itself runs in float32)")
+	fl.Usage = func() {
+		fmt.Fprint(fl.Output(), `usage: trainer merge --model BASE --adapter DIR --out DIR [--dtype f32]
+
+Writes W + scale·B·A for every adapted layer into a Hugging Face model
+directory: config.json, generation_config.json, model.safetensors and the
+base model's tokenizer files (the embedded Qwen2.5 tokenizer if it has none).
+
+`)
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if fl.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fl.Args())
+	}
+	if *base == "" || *adapter == "" || *out == "" {
+		return errors.New("--model, --adapter and --out are required")
+	}
+	dt, err := torch.ParseDType(*dtype)
+	if err != nil {
+		return fmt.Errorf("--dtype: %v", err)
+	}
+	m, err := qwen2.Load(*base, torch.Float32, torch.CPU)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	c, err := lora.Load(*adapter, m, torch.Float32)
+	if err != nil {
+		return err
+	}
+	if err := lora.Merge(m); err != nil {
+		return err
+	}
+	if dt != torch.Float32 {
+		m2, err := convert(m, dt)
+		if err != nil {
+			return err
+		}
+		defer m2.Close()
+		m = m2
+	}
+	if err := sft.WriteModelDir(*out, m, *base, ""); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "merged %d adapted layers (r=%d, alpha=%g, %v) into %s (%v)\n",
+		countTargets(m, c), c.R, c.Alpha, c.Targets, *out, dt)
+	return nil
+}
+
+// convert copies m's weights into a new model of dtype dt.
+func convert(m *qwen2.Model, dt torch.DType) (out *qwen2.Model, err error) {
+	defer torch.Recover(&err)
+	ws := map[string]*torch.Tensor{}
+	for _, p := range m.Params() {
+		ws[p.Name] = p.Tensor.ToDType(nil, dt)
+	}
+	return qwen2.New(m.Config, ws, dt, m.Device)
+}
+
+func countTargets(m *qwen2.Model, c lora.Config) int {
+	return len(m.Layers) * len(c.Targets)
+}

@@ -1,0 +1,238 @@
+package sft
+
+import (
+	"context"
+	"math"
+	"slices"
+	"time"
+
+	"medqa/trainer/torch"
+)
+
+// loop runs optimizer steps until the schedule ends, early stopping, or ctx
+// is cancelled, then evaluates and publishes the final weights.
+func (r *run) loop(ctx context.Context) (*Result, error) {
+	c := r.cfg
+	r.ev.emit(Event{Type: "start", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.baseTime,
+		Resumed: r.opt.Resume, TrainableParams: r.tr.count(), TrainExamples: len(r.ds.Train), ValExamples: len(r.ds.Validation),
+		Device: r.dev.String(), Precision: map[bool]string{true: "bf16-autocast", false: "f32"}[r.mixed], RunDir: c.Out})
+	status := StatusCompleted
+	lastSaved, lastEval := r.st.Step, -1
+	if !r.opt.Resume {
+		lastSaved = -1
+	}
+	for r.st.Step < r.sched.total {
+		if ctx.Err() != nil {
+			status = StatusInterrupted
+			break
+		}
+		r.step()
+		if c.EvalEvery > 0 && r.st.Step%c.EvalEvery == 0 {
+			lastEval = r.st.Step
+			if stop, err := r.evaluate(); err != nil {
+				return nil, err
+			} else if stop {
+				status = StatusEarlyStopped
+			}
+		}
+		if c.SaveEvery > 0 && r.st.Step%c.SaveEvery == 0 {
+			if err := r.checkpoint(); err != nil {
+				return nil, err
+			}
+			lastSaved = r.st.Step
+		}
+		if status == StatusEarlyStopped {
+			break
+		}
+	}
+	if status == StatusInterrupted {
+		if lastSaved != r.st.Step {
+			if err := r.checkpoint(); err != nil {
+				return nil, err
+			}
+		}
+		r.ev.emit(Event{Type: "done", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.elapsed(),
+			Loss: num(r.st.Loss), Status: status, BestValLoss: r.st.BestValLoss, BestStep: r.st.BestStep})
+		r.info.finish(r, status, "")
+		return r.result(status, ""), r.info.write(c.Out)
+	}
+	if lastEval != r.st.Step && len(r.ds.Validation) > 0 {
+		if _, err := r.evaluate(); err != nil {
+			return nil, err
+		}
+	}
+	if lastSaved != r.st.Step {
+		if err := r.checkpoint(); err != nil {
+			return nil, err
+		}
+	}
+	out, err := r.publish(map[bool]string{false: AdapterDir, true: ModelDir}[c.Full])
+	if err != nil {
+		return nil, err
+	}
+	r.ev.emit(Event{Type: "done", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.elapsed(),
+		Loss: num(r.st.Loss), Status: status, Path: out, BestValLoss: r.st.BestValLoss, BestStep: r.st.BestStep})
+	r.info.finish(r, status, out)
+	return r.result(status, out), r.info.write(c.Out)
+}
+
+func (r *run) result(status, out string) *Result {
+	res := &Result{Status: status, Steps: r.st.Step, Loss: r.st.Loss, BestValLoss: math.NaN(), BestStep: r.st.BestStep, Output: out}
+	if r.st.BestValLoss != nil {
+		res.BestValLoss = *r.st.BestValLoss
+	}
+	return res
+}
+
+// microBatch returns the training batch at global micro-batch index g.
+func (r *run) microBatch(g int64) batch {
+	e := int(g / int64(r.nb))
+	if e != r.orderE {
+		lengths := make([]int, len(r.ds.Train))
+		for i, ex := range r.ds.Train {
+			lengths[i] = len(ex.InputIDs)
+		}
+		r.order = epochOrder(lengths, r.cfg.BatchSize, r.cfg.GroupByLength, r.cfg.Seed, e)
+		r.orderE = e
+	}
+	return makeBatch(r.ds.Train, r.order[g%int64(r.nb)])
+}
+
+// splitmix64 spreads (seed, micro) over libtorch's seed space.
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// step makes one optimizer update from GradAccum micro-batches. The loss is
+// the mean over every learned token of the step (not the mean of the
+// micro-batch means), so accumulation computes what one large batch would.
+func (r *run) step() {
+	c := r.cfg
+	bs := make([]batch, c.GradAccum)
+	targets, tokens := 0, 0
+	for i := range bs {
+		bs[i] = r.microBatch(r.st.Micro + int64(i))
+		targets += bs[i].targets
+		tokens += bs[i].tokens
+	}
+	lr := r.sched.lr(r.st.Step)
+	r.adamw.LR = lr
+	r.m.Train = true
+	var sum float64
+	for i, b := range bs {
+		if b.targets == 0 {
+			continue
+		}
+		torch.ManualSeed(splitmix64(c.Seed ^ uint64(r.st.Micro+int64(i))))
+		s := torch.NewScope()
+		r.tr.bind(s)
+		l := lossSum(s, r.m, b)
+		sum += l.Item()
+		l.DivScalar(s, float64(targets)).Backward()
+		s.Close()
+	}
+	r.m.Train = false
+	gn := r.clipGrads()
+	r.adamw.Step()
+	r.adamw.ZeroGrad()
+
+	r.st.Step++
+	r.st.Micro += int64(c.GradAccum)
+	r.st.Epoch = float64(r.st.Micro) / float64(r.nb)
+	r.st.Tokens += int64(tokens)
+	r.st.Loss = math.NaN()
+	if targets > 0 {
+		r.st.Loss = sum / float64(targets)
+	}
+	if c.LogEvery > 0 && (r.st.Step%c.LogEvery == 0 || r.st.Step == r.sched.total) {
+		el := r.elapsed()
+		done := r.st.Step - r.steps0
+		own := time.Since(r.started).Seconds()
+		eta := float64(r.sched.total-r.st.Step) * own / float64(max(1, done))
+		r.ev.emit(Event{Type: "step", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, Loss: num(r.st.Loss),
+			LR: num(lr), GradNorm: num(gn), TokensPerS: num(float64(r.st.Tokens-r.tokens0) / own), ElapsedS: el, EtaS: num(eta)})
+	}
+}
+
+// clipGrads scales the gradients so that their global L2 norm is at most
+// MaxGradNorm (torch.nn.utils.clip_grad_norm_: coefficient max/(norm+1e-6))
+// and returns the norm before clipping.
+func (r *run) clipGrads() float64 {
+	var sq float64
+	grads := make([]*torch.Tensor, 0, len(r.tr.ps))
+	s := torch.NewScope()
+	defer s.Close()
+	for _, p := range r.tr.ps {
+		g := p.master.Grad(s)
+		if g == nil {
+			continue
+		}
+		grads = append(grads, g)
+		sq += g.ToDType(s, torch.Float64).PowScalar(s, 2).Sum(s).Item()
+	}
+	norm := math.Sqrt(sq)
+	if r.cfg.MaxGradNorm > 0 {
+		if coef := r.cfg.MaxGradNorm / (norm + 1e-6); coef < 1 {
+			for _, g := range grads {
+				g.MulScalar_(coef)
+			}
+		}
+	}
+	return norm
+}
+
+// evaluate computes the validation loss (mean over learned tokens) and
+// perplexity, keeps the best weights, and reports whether patience ran out.
+func (r *run) evaluate() (stop bool, err error) {
+	if len(r.ds.Validation) == 0 {
+		return false, nil
+	}
+	exs := r.ds.Validation
+	if n := r.cfg.EvalSamples; n > 0 && n < len(exs) {
+		exs = exs[:n]
+	}
+	// Longest first, fixed: the same batches every time, little padding.
+	idx := make([]int, len(exs))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return len(exs[b].InputIDs) - len(exs[a].InputIDs) })
+	var sum float64
+	var n int
+	torch.NoGrad(func() {
+		for lo := 0; lo < len(idx); lo += r.cfg.BatchSize {
+			b := makeBatch(exs, idx[lo:min(lo+r.cfg.BatchSize, len(idx))])
+			if b.targets == 0 {
+				continue
+			}
+			s := torch.NewScope()
+			r.tr.bind(s)
+			sum += lossSum(s, r.m, b).Item()
+			n += b.targets
+			s.Close()
+		}
+	})
+	vl := math.NaN()
+	if n > 0 {
+		vl = sum / float64(n)
+	}
+	best := n > 0 && (r.st.BestValLoss == nil || vl < *r.st.BestValLoss)
+	ev := Event{Type: "eval", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.elapsed(),
+		ValLoss: num(vl), ValPPL: num(math.Exp(vl)), Best: best}
+	if best {
+		r.st.BestValLoss, r.st.BestStep, r.st.BadEvals = num(vl), r.st.Step, 0
+		path, err := r.publish(BestDir)
+		if err != nil {
+			return false, err
+		}
+		ev.Path = path
+	} else {
+		r.st.BadEvals++
+	}
+	r.info.LastValLoss = num(vl)
+	r.ev.emit(ev)
+	return r.cfg.Patience > 0 && r.st.BadEvals >= r.cfg.Patience, nil
+}

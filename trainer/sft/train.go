@@ -1,0 +1,326 @@
+package sft
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"medqa/trainer/lora"
+	"medqa/trainer/qwen2"
+	"medqa/trainer/torch"
+)
+
+// Options are the parts of a run that are not its configuration.
+type Options struct {
+	Resume   bool
+	Events   io.Writer   // JSON lines (the CLI passes stdout); nil: only events.jsonl
+	Progress io.Writer   // a human progress line (the CLI passes a terminal's stderr); nil: none
+	OnEvent  func(Event) // called after each event is written (tests, embedding)
+	// TokenizerDir is where the tokenizer came from ("" = the embedded Qwen2.5
+	// tokenizer); --full runs copy its files into the final model directory.
+	TokenizerDir string
+	Version      string // code version for run.json
+}
+
+// Result summarises a finished (or interrupted) run.
+type Result struct {
+	Status      string
+	Steps       int
+	Loss        float64 // last step's training loss
+	BestValLoss float64 // NaN when there was no validation
+	BestStep    int
+	Output      string // RUNDIR/adapter or RUNDIR/model ("" when interrupted)
+}
+
+// Files and folders of a run directory besides the checkpoints.
+const (
+	EventsFile = "events.jsonl"
+	RunFile    = "run.json"
+	AdapterDir = "adapter" // final adapter (PEFT layout)
+	ModelDir   = "model"   // final model of a --full run (Hugging Face layout)
+	BestDir    = "best"    // weights with the best validation loss, same layout
+)
+
+// run is the state of one training run.
+type run struct {
+	cfg    Config
+	opt    Options
+	ds     *Dataset
+	m      *qwen2.Model
+	lc     lora.Config
+	tr     *trainables
+	adamw  *torch.AdamW
+	sched  schedule
+	ev     *emitter
+	dev    torch.Device
+	mixed  bool
+	st     trainerState
+	nb     int // batches per epoch
+	order  [][]int
+	orderE int // the epoch order holds
+
+	started  time.Time
+	baseTime float64 // elapsed seconds of earlier processes (resume)
+	tokens0  int64   // tokens counted by earlier processes
+	steps0   int
+	info     runInfo
+}
+
+// Run trains per cfg on ds, writing everything into cfg.Out. Cancelling ctx
+// (SIGINT/SIGTERM in the CLI) finishes the current step, saves a checkpoint
+// and returns a Result with StatusInterrupted and no error.
+func Run(ctx context.Context, cfg Config, ds *Dataset, opt Options) (res *Result, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	// Grad mode and OpenMP teams belong to the OS thread.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if cfg.Threads > 0 {
+		torch.SetNumThreads(cfg.Threads)
+	}
+	r := &run{cfg: cfg, opt: opt, ds: ds, started: time.Now()}
+	defer func() {
+		if r.m != nil {
+			r.m.Close()
+		}
+		if r.adamw != nil {
+			r.adamw.Close()
+		}
+	}()
+	if err := r.setup(); err != nil {
+		if r.ev != nil {
+			r.ev.emit(Event{Type: "error", Step: r.st.Step, Error: err.Error()})
+			r.ev.file.Close()
+		}
+		return nil, err
+	}
+	defer r.ev.file.Close()
+	defer torch.Recover(&err)
+	res, err = r.loop(ctx)
+	if err != nil {
+		r.ev.emit(Event{Type: "error", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.elapsed(), Error: err.Error()})
+		r.info.finish(r, "failed", "")
+		r.info.write(cfg.Out)
+	}
+	return res, err
+}
+
+// setup resolves the device, loads the model and weights (fresh or from the
+// latest checkpoint), builds the optimizer, and opens the event stream.
+func (r *run) setup() (err error) {
+	defer torch.Recover(&err)
+	c := r.cfg
+	var ckDir string
+	if r.opt.Resume {
+		if r.st, ckDir, err = latestCheckpoint(c.Out); err != nil {
+			return err
+		}
+		if d := r.st.Config.Differences(c); len(d) > 0 {
+			return fmt.Errorf("--resume: the run in %s was started with different settings (%v); resume with the original flags or use a new --out",
+				c.Out, d)
+		}
+	} else if _, err := os.Stat(filepath.Join(c.Out, EventsFile)); err == nil {
+		return fmt.Errorf("%s already holds a run (%s); pass --resume to continue it, or choose another --out", c.Out, EventsFile)
+	}
+	if r.dev, err = resolveDevice(c.Device); err != nil {
+		return err
+	}
+	r.mixed = c.Precision == "bf16" || (c.Precision == "auto" && r.dev.IsCUDA())
+	if err := os.MkdirAll(c.Out, 0o755); err != nil {
+		return err
+	}
+	if err := r.loadModel(ckDir); err != nil {
+		return err
+	}
+	if err := r.ds.checkVocab(r.m.Config.VocabSize); err != nil {
+		return err
+	}
+	r.adamw = torch.NewAdamW(r.tr.names(), r.tr.masters(), c.LR, c.WeightDecay)
+	r.adamw.Beta1, r.adamw.Beta2, r.adamw.Eps = c.Beta1, c.Beta2, c.Eps
+
+	if c.Packing {
+		r.ds.Train = pack(r.ds.Train, c.MaxLength, c.Seed)
+		r.ds.Stats.EncodeSettings.Packed = len(r.ds.Train)
+	}
+	r.nb = (len(r.ds.Train) + c.BatchSize - 1) / c.BatchSize
+	total := c.MaxSteps
+	if total == 0 {
+		total = int(math.Ceil(c.Epochs * float64(r.nb) / float64(c.GradAccum)))
+	}
+	r.sched = newSchedule(c, total)
+	r.orderE = -1
+
+	if r.opt.Resume {
+		if r.st.TrainExamples != len(r.ds.Train) || r.st.BatchesPerEpoch != r.nb {
+			return fmt.Errorf("--resume: the data changed since the checkpoint (%d training sequences in %d batches then, %d in %d now)",
+				r.st.TrainExamples, r.st.BatchesPerEpoch, len(r.ds.Train), r.nb)
+		}
+		if len(r.st.OptSteps) != len(r.tr.ps) {
+			return fmt.Errorf("corrupt checkpoint %s: optimizer state for %d tensors, the run trains %d", ckDir, len(r.st.OptSteps), len(r.tr.ps))
+		}
+		if err := readOptimizer(ckDir, r.st, r.adamw); err != nil {
+			return err
+		}
+		r.baseTime, r.tokens0, r.steps0 = r.st.ElapsedS, r.st.Tokens, r.st.Step
+	} else {
+		r.st = trainerState{Format: stateFormat, TrainExamples: len(r.ds.Train), BatchesPerEpoch: r.nb, RNG: rngRule,
+			Weights: map[bool]string{false: "adapter", true: "model"}[c.Full], Config: c}
+	}
+	r.st.MaxSteps, r.st.WarmupSteps = total, r.sched.warmup
+
+	f, err := openEvents(filepath.Join(c.Out, EventsFile), r.st.EventsBytes, !r.opt.Resume)
+	if err != nil {
+		return err
+	}
+	r.ev = &emitter{out: r.opt.Events, file: f, offset: r.st.EventsBytes, progress: r.opt.Progress, hook: r.opt.OnEvent}
+	r.info = newRunInfo(r)
+	return r.info.write(c.Out)
+}
+
+func resolveDevice(s string) (torch.Device, error) {
+	if s == "" || s == "auto" {
+		if torch.CUDADeviceCount() > 0 {
+			return torch.CUDA(0), nil
+		}
+		return torch.CPU, nil
+	}
+	d, err := torch.ParseDevice(s)
+	if err != nil {
+		return d, fmt.Errorf("--device: %v", err)
+	}
+	if d.IsCUDA() && int(d) >= torch.CUDADeviceCount() {
+		return d, fmt.Errorf("--device %s: libtorch sees %d CUDA devices", s, torch.CUDADeviceCount())
+	}
+	return d, nil
+}
+
+// loadModel builds the model and its trainable tensors, from ckDir when resuming.
+func (r *run) loadModel(ckDir string) (err error) {
+	c := r.cfg
+	switch {
+	case c.Full:
+		src := c.Model
+		if ckDir != "" {
+			src = filepath.Join(ckDir, "model")
+		}
+		if src != "" {
+			r.m, err = qwen2.Load(src, torch.Float32, r.dev)
+		} else {
+			var mc qwen2.Config
+			if mc, err = qwen2.LoadConfig(c.InitConfig); err == nil {
+				r.m, err = newFromScratch(mc, c.Seed, r.dev)
+			}
+		}
+		if err != nil {
+			if ckDir != "" {
+				return fmt.Errorf("corrupt checkpoint: %v", err)
+			}
+			return err
+		}
+		compute := torch.Float32
+		if r.mixed {
+			compute = torch.BFloat16
+			r.m.DType = compute // the forward pass builds masks and rotary tables in the compute dtype
+		}
+		r.tr, err = fullTrainables(r.m, r.mixed, compute)
+		return err
+	default:
+		dt := torch.Float32
+		if r.mixed {
+			dt = torch.BFloat16 // frozen base weights in bf16; the adapters stay float32 masters
+		}
+		if r.m, err = qwen2.Load(c.Model, dt, r.dev); err != nil {
+			return err
+		}
+		if r.lc, err = c.LoRA(); err != nil {
+			return err
+		}
+		if ckDir != "" {
+			if _, err := lora.Load(filepath.Join(ckDir, "adapter"), r.m, torch.Float32); err != nil {
+				return fmt.Errorf("corrupt checkpoint: %v", err)
+			}
+		} else if err := lora.Attach(r.m, r.lc, c.Seed, torch.Float32); err != nil {
+			return err
+		}
+		r.tr = loraTrainables(r.m, r.mixed)
+		return nil
+	}
+}
+
+// newFromScratch draws a model as transformers initialises Qwen2 before
+// training: weights normal(0, 0.02), norms one, biases zero.
+func newFromScratch(mc qwen2.Config, seed uint64, dev torch.Device) (*qwen2.Model, error) {
+	m, err := qwen2.NewRandom(mc, seed, torch.Float32, dev)
+	if err != nil {
+		return nil, err
+	}
+	torch.NoGrad(func() {
+		for _, p := range m.Params() {
+			n := p.Name
+			switch {
+			case len(n) > 12 && n[len(n)-12:] == "norm.weight":
+				p.Tensor.Fill_(1)
+			case len(n) > 5 && n[len(n)-5:] == ".bias":
+				p.Tensor.Fill_(0)
+			}
+		}
+	})
+	return m, nil
+}
+
+func (r *run) elapsed() float64 { return r.baseTime + time.Since(r.started).Seconds() }
+
+// saveWeights writes the trained tensors into dir: the adapter (PEFT layout)
+// or, for --full, the float32 model (config.json + model.safetensors).
+func (r *run) saveWeights(dir string) error {
+	r.tr.unbind()
+	if !r.cfg.Full {
+		return lora.Save(dir, r.m, r.lc)
+	}
+	dt := r.m.DType
+	r.m.DType = torch.Float32 // the masters are float32 whatever the compute dtype
+	defer func() { r.m.DType = dt }()
+	return r.m.Save(dir)
+}
+
+// publish writes weights to RUNDIR/name atomically.
+func (r *run) publish(name string) (string, error) {
+	dst := filepath.Join(r.cfg.Out, name)
+	if r.cfg.Full {
+		r.tr.unbind()
+		dt := r.m.DType
+		r.m.DType = torch.Float32
+		defer func() { r.m.DType = dt }()
+		return dst, WriteModelDir(dst, r.m, r.cfg.Model, r.opt.TokenizerDir)
+	}
+	tmp, err := os.MkdirTemp(r.cfg.Out, "."+name+".tmp-")
+	if err != nil {
+		return "", err
+	}
+	if err := r.saveWeights(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return "", err
+	}
+	return dst, replaceDir(tmp, dst)
+}
+
+func (r *run) checkpoint() error {
+	r.st.ElapsedS = r.elapsed()
+	r.st.LR = r.sched.lr(max(0, r.st.Step-1))
+	// The event comes first so that the recorded offset includes it.
+	path := filepath.Join(r.cfg.Out, checkpointsDir, fmt.Sprintf("step-%d", r.st.Step))
+	ev := Event{Type: "checkpoint", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.st.ElapsedS, Path: path}
+	line, ev := r.ev.encode(ev)
+	r.st.EventsBytes = r.ev.offset + int64(len(line))
+	if _, err := writeCheckpoint(r.cfg.Out, r.st, r.adamw, r.saveWeights); err != nil {
+		return fmt.Errorf("checkpoint at step %d: %v", r.st.Step, err)
+	}
+	r.ev.write(line, ev)
+	return prune(r.cfg.Out, r.cfg.KeepCheckpoints, r.st.BestStep)
+}
