@@ -1,0 +1,111 @@
+package eval
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"medqa/assets"
+	"medqa/trainer/quant"
+	"medqa/trainer/qwen2"
+	"medqa/trainer/torch"
+	"medqa/wasm/chat"
+	"medqa/wasm/tokenizer"
+)
+
+// AdapterLoader attaches the PEFT adapter in dir to m (lora.Load fits).
+type AdapterLoader func(dir string, m *qwen2.Model, dt torch.DType) error
+
+// Target is one model under evaluation with the tokenizer and template it
+// answers with.
+type Target struct {
+	Label   string
+	Dir     string
+	Adapter string
+	Model   *qwen2.Model
+	Tok     *tokenizer.Tokenizer
+	Tmpl    *chat.Template
+	Gen     qwen2.GenerationConfig
+	// TokenizerSource says where Tok came from ("model directory" or the embedded default).
+	TokenizerSource string
+}
+
+// Open loads a model directory (Hugging Face or quantized), attaches the
+// adapter if one is given, and finds its tokenizer: the model directory's
+// own files, else the embedded Qwen2.5 tokenizer.
+func Open(dir, adapter string, load AdapterLoader, dt torch.DType, dev torch.Device) (*Target, error) {
+	m, err := quant.LoadModel(dir, dt, dev)
+	if err != nil {
+		return nil, err
+	}
+	t := &Target{Dir: dir, Adapter: adapter, Model: m}
+	if adapter != "" {
+		if load == nil {
+			m.Close()
+			return nil, fmt.Errorf("--adapter %s: this build has no adapter loader", adapter)
+		}
+		if err := load(adapter, m, dt); err != nil {
+			m.Close()
+			return nil, err
+		}
+	}
+	if t.Gen, err = qwen2.LoadGenerationConfig(dir, m.Config); err != nil {
+		m.Close()
+		return nil, err
+	}
+	if t.Tok, t.Tmpl, t.TokenizerSource, err = LoadTokenizer(dir); err != nil {
+		m.Close()
+		return nil, err
+	}
+	t.Label = filepath.Base(filepath.Clean(dir))
+	if adapter != "" {
+		t.Label += "+" + filepath.Base(filepath.Clean(adapter))
+	}
+	return t, nil
+}
+
+// LoadTokenizer reads the tokenizer and chat template of a model directory,
+// or the embedded Qwen2.5 (base) ones when it has no tokenizer files.
+func LoadTokenizer(dir string) (*tokenizer.Tokenizer, *chat.Template, string, error) {
+	has := func(n string) bool { _, err := os.Stat(filepath.Join(dir, n)); return err == nil }
+	if has("tokenizer.json") || has("vocab.json") {
+		tok, err := tokenizer.Load(dir)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		tmpl := chat.Base
+		if has("tokenizer_config.json") {
+			if tmpl, err = chat.Load(dir); err != nil {
+				return nil, nil, "", err
+			}
+		}
+		return tok, tmpl, "model directory", nil
+	}
+	tok, err := tokenizer.LoadFS(assets.Tokenizer, assets.TokenizerBase)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	tmpl, err := chat.LoadFS(assets.Tokenizer, assets.TokenizerBase)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return tok, tmpl, "embedded Qwen2.5", nil
+}
+
+// StopIDs are the ids that end an answer: the model's eos ids plus ChatML's
+// <|im_end|> and <|endoftext|>, since a fine-tuned model ends its turn with
+// <|im_end|> whatever generation_config.json says.
+func (t *Target) StopIDs() []int64 {
+	ids := slices.Clone(t.Gen.EOSTokenID)
+	sp := t.Tok.Special()
+	for _, id := range []int{sp.ImEnd, sp.EndOfText, sp.EOS} {
+		if id >= 0 && !slices.Contains(ids, int64(id)) {
+			ids = append(ids, int64(id))
+		}
+	}
+	return ids
+}
+
+// Close frees the model.
+func (t *Target) Close() { t.Model.Close() }

@@ -1,0 +1,94 @@
+package quant
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"medqa/trainer/qwen2"
+	"medqa/trainer/torch"
+)
+
+// testConfig is Qwen2.5-shaped (grouped-query attention, biases on q/k/v)
+// but small; inputs are multiples of 64 so every int4 group size applies.
+func testConfig(tied bool) qwen2.Config {
+	return qwen2.Config{ModelType: "qwen2", HiddenSize: 128, IntermediateSize: 192, NumHiddenLayers: 2,
+		NumAttentionHeads: 4, NumKeyValueHeads: 2, VocabSize: 320, MaxPositionEmbeddings: 256,
+		RMSNormEps: 1e-6, RopeTheta: 1e6, TieWordEmbeddings: tied, HiddenAct: "silu"}
+}
+
+// writeRandomModel saves a random f32 model and returns its directory.
+func writeRandomModel(t testing.TB, c qwen2.Config, seed uint64) string {
+	t.Helper()
+	m, err := qwen2.NewRandom(c, seed, torch.Float32, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	dir := filepath.Join(t.TempDir(), "model")
+	if err := m.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "generation_config.json"), []byte(`{"eos_token_id": 2, "do_sample": false}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// logits runs a model directory (any kind LoadModel reads) on fixed ids.
+func logits(t testing.TB, dir string, ids []int64) []float32 {
+	t.Helper()
+	m, err := LoadModel(dir, torch.Float32, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	var out []float32
+	torch.NoGrad(func() {
+		s := torch.NewScope()
+		defer s.Close()
+		x := torch.FromSlice(s, ids, 1, int64(len(ids)))
+		out = torch.ToSlice[float32](m.Forward(s, x, nil))
+	})
+	return out
+}
+
+// relErr is ||a-b|| / ||b||.
+func relErr(a, b []float32) float64 {
+	var num, den float64
+	for i := range a {
+		d := float64(a[i]) - float64(b[i])
+		num += d * d
+		den += float64(b[i]) * float64(b[i])
+	}
+	return math.Sqrt(num / den)
+}
+
+// randomMatrix mixes the cases quantizers get wrong: a zero row, a row
+// with one outlier, rows of one sign, tiny and large magnitudes.
+func randomMatrix(rows, cols int, seed uint64) []float32 {
+	r := rand.New(rand.NewPCG(seed, 1))
+	w := make([]float32, rows*cols)
+	for i := range w {
+		w[i] = float32(r.NormFloat64() * 0.02)
+	}
+	row := func(i int) []float32 { return w[i*cols : (i+1)*cols] }
+	clear(row(0))
+	row(1)[5] = 3
+	for j := range row(2) {
+		row(2)[j] = float32(math.Abs(float64(row(2)[j]))) + 0.5
+	}
+	for j := range row(3) {
+		row(3)[j] = -float32(math.Abs(float64(row(3)[j])))
+	}
+	for j := range row(4) {
+		row(4)[j] *= 1e-5
+	}
+	for j := range row(5) {
+		row(5)[j] *= 1e3
+	}
+	row(6)[0] = 0.7 // an outlier in only the first group of the row
+	return w
+}
