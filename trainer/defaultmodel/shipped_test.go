@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"medqa/trainer/qwen2"
 	"medqa/trainer/quant"
+	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
 	"medqa/wasm/chat"
 	"medqa/wasm/tokenizer"
