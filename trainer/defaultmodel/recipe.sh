@@ -13,7 +13,7 @@
 #   RUN        work folder (default runs/default-model; /runs/ is git-ignored)
 #   STEPS1     stage 1: optimizer steps of 8 sequences from random weights (default 600)
 #   STEPS2     stage 2: steps continuing from stage 1 with a fresh cosine cycle and
-#              another data order (default 700; 0 skips it). 600+700 is the shipped model.
+#              another data order (default 350; 0 skips it). 600+350 is the shipped model.
 #   MIN_COUNT  drop training-split tokens seen fewer times (default 16)
 #   LIMIT      evaluate the first N test rows (default 0: all 1,636)
 #   SHIP       1 copies the result into assets/model/ (default 1)
@@ -22,7 +22,7 @@ cd "$(dirname "$0")/../.."
 
 RUN=${RUN:-runs/default-model}
 STEPS1=${STEPS1:-600}
-STEPS2=${STEPS2:-700}
+STEPS2=${STEPS2:-350}
 MIN_COUNT=${MIN_COUNT:-16}
 LIMIT=${LIMIT:-0}
 SHIP=${SHIP:-1}
