@@ -67,7 +67,7 @@ func buildFixture(root string) (*fixture, error) {
 	f := &fixture{srcDir: filepath.Join(root, "assets", "tokenizer", "qwen2.5")}
 	ds, err := data.Build(data.Config{
 		Inputs:       []string{filepath.Join(root, "files", "medquad_qa.csv.gz")},
-		Split:        data.SplitConfig{Seed: 42, Validation: 0.1, Test: 0.1},
+		Split:        data.SplitConfig{Seed: 42, Validation: 0.09, Test: 0.10}, // `trainer data`'s defaults
 		SystemPrompt: data.DefaultSystemPrompt,
 	})
 	if err != nil {
