@@ -1,0 +1,136 @@
+package defaultmodel
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"medqa/trainer/quant"
+	"medqa/trainer/qwen2"
+	"medqa/trainer/torch"
+	"medqa/wasm/chat"
+	"medqa/wasm/tokenizer"
+)
+
+// shippedDir is assets/model (or $MEDQA_MODEL_DIR, to check a model the
+// recipe is still building); outside CI a missing folder skips the tests
+// that need it (it is built by recipe.sh), in CI it fails them.
+func shippedDir(t *testing.T) string {
+	t.Helper()
+	if d := os.Getenv("MEDQA_MODEL_DIR"); d != "" {
+		return d
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		if filepath.Dir(dir) == dir {
+			t.Fatal("no go.mod above the test")
+		}
+		dir = filepath.Dir(dir)
+	}
+	m := filepath.Join(dir, "assets", "model")
+	if _, err := os.Stat(filepath.Join(m, "config.json")); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the default model is missing: %v", err)
+		}
+		t.Skipf("the default model is missing (%v); build it with trainer/defaultmodel/recipe.sh", err)
+	}
+	return m
+}
+
+// glaucomaGolden is the shipped model's greedy answer to "What is
+// glaucoma?" (its first 24 tokens), recorded when assets/model was built.
+// The tiny model does not stay on topic (see the model card), so this
+// pins the whole inference path instead: chat template, trimmed
+// tokenizer, int8 loading, forward pass and greedy decoding must all
+// agree with what the recipe shipped. Rebuilding the model changes it.
+const glaucomaGolden = "What causes Lymphoma? The signs and symptoms of this condition is caused by mutations in the SLC1 gene."
+
+// The shipped model answers "What is glaucoma?" through its own chat
+// template and tokenizer, greedily.
+func TestShippedModelAnswers(t *testing.T) {
+	dir := shippedDir(t)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	m, err := quant.LoadModel(dir, torch.Float32, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	tok, err := tokenizer.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := chat.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gc, err := qwen2.LoadGenerationConfig(dir, m.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.VocabSize() > m.Config.VocabSize {
+		t.Fatalf("tokenizer has %d ids, the model %d", tok.VocabSize(), m.Config.VocabSize)
+	}
+	prompt, err := tmpl.Render([]chat.Message{{Role: "user", Content: "What is glaucoma?"}}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, id := range tok.Encode(prompt) {
+		ids = append(ids, int64(id))
+	}
+	opt := gc.Options()
+	opt.MaxNewTokens = 24
+	res, err := m.Generate(context.Background(), ids, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]int, len(res.Tokens))
+	for i, id := range res.Tokens {
+		out[i] = int(id)
+		if tok.IsSpecial(out[i]) {
+			t.Errorf("token %d of the answer is the special token %d", i, out[i])
+		}
+	}
+	answer := tok.Decode(out)
+	t.Logf("What is glaucoma? → %q (%s)", answer, res.Reason)
+	if os.Getenv("MEDQA_MODEL_DIR") != "" {
+		return // a model other than the shipped one: the golden does not apply
+	}
+	if answer != glaucomaGolden {
+		t.Errorf("answer %q, want the recorded %q", answer, glaucomaGolden)
+	}
+	if !strings.Contains(prompt, "You are a medical question-answering assistant.") {
+		t.Errorf("the chat template did not insert the training system prompt: %q", prompt)
+	}
+}
+
+// The shipped folder stays within the 30 MB the issue allows and holds a
+// standard model directory plus its card and report.
+func TestShippedModelFiles(t *testing.T) {
+	dir := shippedDir(t)
+	var total int64
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			total += fi.Size()
+		}
+		return err
+	})
+	if total > 30<<20 {
+		t.Errorf("assets/model holds %d bytes, over 30 MB", total)
+	}
+	for _, f := range []string{"config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "README.md", "eval/report.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+}
