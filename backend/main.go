@@ -185,7 +185,7 @@ func trainerCommand(flagValue string) []string {
 }
 
 // startModel loads --model, else the model last activated from the admin page, else the
-// embedded default.
+// default model.
 func startModel(ctx context.Context, f flags, rm *runs.Manager) (engine.Bundle, error) {
 	if f.model != "" {
 		return loadModel(ctx, filepath.Base(filepath.Clean(f.model)), f.model, f.adapter)
@@ -197,8 +197,5 @@ func startModel(ctx context.Context, f flags, rm *runs.Manager) (engine.Bundle, 
 		}
 		slog.Error("the last activated model does not load; using the default", "model", m.Name(), "err", err)
 	}
-	if _, err := os.Stat(defaultModelDir); err != nil {
-		return engine.Bundle{}, fmt.Errorf("no model to serve: %s does not exist (build it with make default-model, or pass --model DIR)", defaultModelDir)
-	}
-	return loadModel(ctx, "medqa-default", defaultModelDir, "")
+	return loadDefaultModel(ctx)
 }

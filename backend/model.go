@@ -1,10 +1,35 @@
 package main
 
-import "medqa/backend/server"
+import (
+	"context"
+	"os"
 
-// defaultModelDir is the default model that `make default-model` builds and ships (issue 9).
-const defaultModelDir = "assets/model"
+	"medqa/assets"
+	"medqa/backend/engine"
+	"medqa/backend/server"
+)
 
 // loadModel turns a model directory (plus an optional PEFT adapter) into a servable bundle:
 // at start and when the admin page activates a model. See model_qwen2.go.
 var loadModel server.ModelLoader = loadQwen2
+
+// defaultModelName is how clients see the default model.
+const defaultModelName = "medqa-default"
+
+// loadDefaultModel serves assets/model (`make default-model`): from the repository when the
+// server runs there, else the copy embedded in the binary, written to a temporary folder for
+// the loaders (which read paths) and removed once loaded: the weights are copied into memory.
+func loadDefaultModel(ctx context.Context) (engine.Bundle, error) {
+	if fi, err := os.Stat(assets.DefaultModelDir); err == nil && fi.IsDir() {
+		return loadModel(ctx, defaultModelName, assets.DefaultModelDir, "")
+	}
+	dir, err := os.MkdirTemp("", "medqa-default-model-")
+	if err != nil {
+		return engine.Bundle{}, err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.CopyFS(dir, assets.DefaultModel()); err != nil {
+		return engine.Bundle{}, err
+	}
+	return loadModel(ctx, defaultModelName, dir, "")
+}

@@ -414,3 +414,31 @@ func TestE2EServedTokenizer(t *testing.T) {
 		t.Errorf("prompt preview\n%q\nserver renders\n%q", got, prompt)
 	}
 }
+
+// The default model starts the server with no flags: from assets/model in the repository, or
+// (as here, where the working directory is backend/) from the copy embedded in the binary.
+func TestDefaultModelServes(t *testing.T) {
+	if _, err := os.Stat(assets.DefaultModelDir); err == nil {
+		t.Fatalf("the test expects to run in backend/, where %s does not resolve", assets.DefaultModelDir)
+	}
+	emb, err := loadDefaultModel(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if emb.Name != defaultModelName || emb.Client == nil {
+		t.Fatalf("bundle %q, client files %v", emb.Name, emb.Client != nil)
+	}
+	repo, err := loadQwen2(context.Background(), "repo", filepath.Join("..", assets.DefaultModelDir), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(emb.Stop) != fmt.Sprint(repo.Stop) || !bytes.Equal(emb.Client.Binary, repo.Client.Binary) {
+		t.Errorf("embedded and repository copies differ: stop %v vs %v", emb.Stop, repo.Stop)
+	}
+	msgs := []chat.Message{{Role: "user", Content: "What is glaucoma?"}}
+	a, n := engineReply(t, emb, msgs, 24)
+	b, _ := engineReply(t, repo, msgs, 24)
+	if a != b || n < 8 {
+		t.Errorf("embedded copy answers %q (%d tokens), the repository's %q", a, n, b)
+	}
+}
