@@ -217,7 +217,7 @@ func TestE2EChat(t *testing.T) {
 			return strings.Contains(js[string](t, ctx, `document.getElementById("prompt").textContent`), "regular eye examinations matter.<|im_end|>")
 		})
 	}
-	shot(t, ctx, "chat")
+	shot(t, ctx, "chat-fake-model")
 
 	// Stop mid-answer: the text stops growing, short of the whole reply.
 	do(t, ctx, chromedp.SendKeys(chromedp.ID("q"), "And its treatment?\r"))

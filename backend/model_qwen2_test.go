@@ -442,3 +442,40 @@ func TestDefaultModelServes(t *testing.T) {
 		t.Errorf("embedded copy answers %q (%d tokens), the repository's %q", a, n, b)
 	}
 }
+
+// The chat page with the shipped default model: a real answer streams in, the timing line
+// follows, and the live count uses the model's own (trimmed) tokenizer.
+func TestE2EDefaultModelChat(t *testing.T) {
+	if _, err := fs.Stat(assets.Wasm(), "medqa.wasm"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("assets/wasm/medqa.wasm is not built: run make wasm (make test does)")
+		}
+		t.Skip("assets/wasm/medqa.wasm is not built (make wasm)")
+	}
+	b, err := loadDefaultModel(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := b.Tokenizer
+	url := modelServer(t, b)
+	ctx := browser(t)
+	const q = "What is glaucoma?"
+	do(t, ctx, chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.CSS(`html[data-ready="chat"]`)),
+		chromedp.SendKeys(chromedp.ID("q"), q))
+	want := fmt.Sprint(len(tok.Encode(q)))
+	waitFor(t, 20*time.Second, "the live token count", func() bool {
+		return js[string](t, ctx, `document.getElementById("count").dataset.tokens || ""`) == want
+	})
+	do(t, ctx, chromedp.SendKeys(chromedp.ID("q"), "\r"))
+	waitFor(t, 60*time.Second, "the answer and its timing line", func() bool {
+		return strings.Contains(js[string](t, ctx, `document.getElementById("log").textContent`), "tokens/s")
+	})
+	a := js[string](t, ctx, lastAnswer)
+	if len(strings.Fields(a)) < 5 {
+		t.Errorf("answer %q", a)
+	}
+	waitFor(t, 10*time.Second, "the prompt preview with the answer", func() bool {
+		return strings.Contains(js[string](t, ctx, `document.getElementById("prompt").textContent`), a)
+	})
+	shot(t, ctx, "chat")
+}
