@@ -29,12 +29,13 @@ define apt_install
 	fi
 endef
 
-.PHONY: help deps-run deps-test deps-bench run test bench data templ wasm worker gpu-check trainer screenshots
+.PHONY: help deps-run deps-test deps-bench run test bench data templ wasm worker gpu-check trainer screenshots default-model
 help:
 	@echo "make run    install what is missing, then run medqa"
 	@echo "make test   install what is missing, then run every test"
 	@echo "make bench  run the benchmarks (with their reference peers)"
 	@echo "make gpu-check LIBTORCH=/path  parity tests + speed on an NVIDIA GPU (bf16)"
+	@echo "make default-model  retrain the embedded default model into assets/model (~1-2 h on 2 cores; resumable)"
 
 deps-run:
 	$(call apt_install,$(APT_RUN))
@@ -116,3 +117,9 @@ worker: wasm web/worker/node_modules/.bin/wrangler
 	rm -f web/worker/build/public/static/*.go
 	cp assets/wasm/medqa.wasm assets/wasm/wasm_exec.js web/worker/build/public/wasm/
 	@echo "web/worker/build/app.wasm: $$(stat -c %s web/worker/build/app.wasm) bytes, $$(gzip -9 -c web/worker/build/app.wasm | wc -c) gzipped"
+
+# Train the embedded default model from scratch: splits -> trimmed tokenizer -> trainer train --full
+# -> greedy eval on the test split -> int8 -> assets/model. Resumable, background-friendly:
+#   nohup setsid make default-model > runs/default-model.log 2>&1 &
+default-model: deps-run
+	trainer/defaultmodel/recipe.sh
