@@ -9,8 +9,8 @@ export OMP_WAIT_POLICY ?= passive
 
 # Debian packages. libopenblas0 matters: without it Debian's libtorch runs on the reference BLAS (~35x slower).
 APT_RUN  := libtorch-dev libopenblas0
-APT_TEST := $(APT_RUN) chromium
-APT_BENCH := $(APT_RUN) python3-torch
+APT_TEST := $(APT_RUN) chromium nodejs python3-torch
+APT_BENCH := $(APT_RUN) python3-torch python3-nltk nodejs
 
 # LIBTORCH=/path/to/libtorch (e.g. a PyTorch install's torch/ folder, holding include/ and lib/) builds
 # against that libtorch instead of Debian's; a CUDA build links libtorch_cuda so `cuda` devices work.
@@ -29,11 +29,12 @@ define apt_install
 	fi
 endef
 
-.PHONY: help deps-run deps-test deps-bench run test bench data
+.PHONY: help deps-run deps-test deps-bench run test bench data templ wasm worker gpu-check
 help:
 	@echo "make run    install what is missing, then run medqa"
 	@echo "make test   install what is missing, then run every test"
 	@echo "make bench  run the benchmarks (with their reference peers)"
+	@echo "make gpu-check LIBTORCH=/path  parity tests + speed on an NVIDIA GPU (bf16)"
 
 deps-run:
 	$(call apt_install,$(APT_RUN))
@@ -53,9 +54,49 @@ run: deps-run data
 data:
 	$(GO) run ./trainer data --input files/medquad_qa.csv.gz --out data/splits
 
-test: deps-test
+test: deps-test wasm
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 25m ./...
 
+# The Go benchmarks of every package, then the qwen2 decode/prefill benchmark beside the PyTorch-eager
+# peer (../shared/bench/torch_reference.py) with the ratio. bench.sh runs trainer/qwen2's own benchmarks:
+# each builds a 2 GB Qwen2.5-0.5B-shaped model, so they are left out of the first line.
 bench: deps-bench
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+	$(GO) test -run '^$$' -bench . -benchtime 1x $$($(GO) list ./... | grep -v /trainer/qwen2$$)
+	trainer/qwen2/bench/bench.sh
+
+# By hand, on a machine with an NVIDIA GPU: `make gpu-check LIBTORCH=/path/to/cuda/libtorch` (cxx11 ABI).
+# Runs the qwen2 parity tests on cuda in bf16 (tolerance 3e-2) and prints decode/prefill tokens/s.
+gpu-check:
+	@[ -n "$(LIBTORCH)" ] || { echo "gpu-check: set LIBTORCH=/path/to/a CUDA libtorch (cxx11 ABI)"; exit 2; }
+	trainer/qwen2/gpucheck/gpucheck.sh
+
+TEMPL := github.com/a-h/templ/cmd/templ@v0.3.1100
+
+# Regenerate the committed *_templ.go files (a test fails when they are stale).
+templ:
+	$(GO) run $(TEMPL) generate -path web
+
+# The browser module (tokenizer, chat template, metrics) beside the toolchain's own wasm_exec.js:
+# loader and module must come from the same Go. Prints the gzipped size.
+wasm:
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags=-s -o assets/wasm/medqa.wasm.tmp ./wasm/cmd/medqa-wasm
+	mv assets/wasm/medqa.wasm.tmp assets/wasm/medqa.wasm
+	gzip -9 -n -c assets/wasm/medqa.wasm > assets/wasm/medqa.wasm.gz
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" assets/wasm/wasm_exec.js
+	@echo "assets/wasm/medqa.wasm: $$(stat -c %s assets/wasm/medqa.wasm) bytes, $$(stat -c %s assets/wasm/medqa.wasm.gz) gzipped"
+
+# npm's wrangler into web/worker/node_modules (git-ignored), pinned by package-lock.json.
+web/worker/node_modules/.bin/wrangler: web/worker/package-lock.json
+	cd web/worker && npm ci --no-audit --no-fund
+
+# The Cloudflare Workers front: Go worker (syumai/workers v0.27.0, pinned in go.mod) + static assets.
+# workers-assets-gen runs without @version: the version comes from go.mod.
+worker: wasm web/worker/node_modules/.bin/wrangler
+	cd web/worker && $(GO) run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o build
+	cd web/worker && GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags=-s -o build/app.wasm .
+	rm -rf web/worker/build/public && mkdir -p web/worker/build/public/static web/worker/build/public/wasm
+	cp -r assets/web/. web/worker/build/public/static/
+	rm -f web/worker/build/public/static/*.go
+	cp assets/wasm/medqa.wasm assets/wasm/wasm_exec.js web/worker/build/public/wasm/
+	@echo "web/worker/build/app.wasm: $$(stat -c %s web/worker/build/app.wasm) bytes, $$(gzip -9 -c web/worker/build/app.wasm | wc -c) gzipped"

@@ -3,12 +3,15 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"medqa/assets"
 	"medqa/wasm/chat"
@@ -23,6 +26,7 @@ func runTokenize(args []string) error {
 	fl := flag.NewFlagSet("tokenize", flag.ContinueOnError)
 	dir := fl.String("tokenizer", "", "tokenizer folder in Hugging Face layout (default: the embedded Qwen2.5 base tokenizer)")
 	tmplName := fl.String("template", "", "chat template: base or instruct (default: the folder's tokenizer_config.json)")
+	saveBinary := fl.String("save-binary", "", "instead of reading stdin, write the tokenizer's compact form (tokenizer.bin, gzipped if the name ends in .gz) to this file")
 	fl.Usage = func() {
 		fmt.Fprint(fl.Output(), `usage: trainer tokenize [--tokenizer DIR] [--template base|instruct] < in.jsonl
 
@@ -32,10 +36,15 @@ Reads one JSON object per line and writes one per line:
                                                        -> {"text": RENDERED, "ids": [...]}
 A line that fails gives {"error": "line N: ..."} and the next line is read.
 
+With --save-binary FILE it writes the compact form the browser loads instead.
+
 `)
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	if fl.NArg() > 0 {
@@ -44,6 +53,9 @@ A line that fails gives {"error": "line N: ..."} and the next line is read.
 	tok, tmpl, tmplErr, err := loadTokenize(*dir, *tmplName)
 	if err != nil {
 		return err
+	}
+	if *saveBinary != "" {
+		return saveTokenizerBinary(tok, *saveBinary)
 	}
 	return tokenizeLines(os.Stdin, os.Stdout, tok, tmpl, tmplErr)
 }
@@ -137,7 +149,7 @@ func tokenizeLine(line []byte, tok *tokenizer.Tokenizer, tmpl *chat.Template, tm
 		if req.AddGenerationPrompt {
 			return tokenizeReply{}, errors.New("add_generation_prompt goes with messages, not text")
 		}
-		return tokenizeReply{IDs: nonNil(tok.Encode(*req.Text))}, nil
+		return tokenizeReply{IDs: tok.Encode(*req.Text)}, nil
 	case req.Text == nil && req.Messages != nil:
 		if tmplErr != nil {
 			return tokenizeReply{}, tmplErr
@@ -146,15 +158,44 @@ func tokenizeLine(line []byte, tok *tokenizer.Tokenizer, tmpl *chat.Template, tm
 		if err != nil {
 			return tokenizeReply{}, err
 		}
-		return tokenizeReply{Text: &text, IDs: nonNil(tok.Encode(text))}, nil
+		return tokenizeReply{Text: &text, IDs: tok.Encode(text)}, nil
 	}
 	return tokenizeReply{}, errors.New(`want exactly one of "text" and "messages"`)
 }
 
-// nonNil makes an empty encoding print as [] rather than null.
-func nonNil(ids []int) []int {
-	if ids == nil {
-		return []int{}
+// saveTokenizerBinary writes tok's compact form to name through a temporary file,
+// so a failure never leaves half a file.
+func saveTokenizerBinary(tok *tokenizer.Tokenizer, name string) error {
+	data, err := tok.MarshalBinary()
+	if err != nil {
+		return err
 	}
-	return ids
+	if strings.HasSuffix(name, ".gz") {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		if _, err := zw.Write(data); err != nil {
+			return err
+		}
+		if err := zw.Close(); err != nil {
+			return err
+		}
+		data = buf.Bytes()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(name), ".tokenizer-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -85,18 +86,28 @@ func runTrain(args []string) (err error) {
 	var resume bool
 	fl := trainFlags(&cfg, &resume)
 	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // -h: usage printed, not a failure
+		}
 		return err
 	}
 	if fl.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fl.Args())
 	}
 	if resume {
-		if cfg, err = resumeConfig(fl, cfg); err != nil {
+		has, err := sft.HasCheckpoint(cfg.Out)
+		if err != nil {
+			return err
+		}
+		if !has {
+			fmt.Fprintf(os.Stderr, "trainer train: no checkpoint in %s yet; starting from the beginning\n", cfg.Out)
+		} else if cfg, err = resumeConfig(fl, cfg); err != nil {
 			return err
 		}
 	}
+	ran := false
 	defer func() {
-		if err != nil { // the admin page learns about failures before the run started too
+		if err != nil && !ran { // the admin page learns about failures before the run started too
 			line, _ := json.Marshal(sft.Event{Type: "error", Error: err.Error()})
 			fmt.Println(string(line))
 		}
@@ -132,6 +143,7 @@ func runTrain(args []string) (err error) {
 	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 		opts.Progress = os.Stderr
 	}
+	ran = true // from here on, Run reports its own errors as events
 	res, err := sft.Run(ctx, cfg, ds, opts)
 	if err != nil {
 		return err

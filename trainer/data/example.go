@@ -8,15 +8,9 @@ import (
 	"medqa/wasm/tokenizer"
 )
 
-// IgnoreIndex is the label of tokens that do not count in the loss.
-const IgnoreIndex = -100
-
-// DefaultMaxLength is EncodeOptions.MaxLength when left zero.
-const DefaultMaxLength = 512
-
 // EncodeOptions controls how a conversation becomes a training example.
 type EncodeOptions struct {
-	// MaxLength caps the example's tokens (0: DefaultMaxLength).
+	// MaxLength caps the example's tokens (0 means 512; at least 64).
 	MaxLength int
 	// AllTokens learns every token, prompt included, as the seed did;
 	// otherwise only the answer and the <|im_end|> that closes it are
@@ -25,7 +19,8 @@ type EncodeOptions struct {
 }
 
 // Example is one tokenized training sequence, unpadded. Labels are aligned
-// with InputIDs (the model shifts them), IgnoreIndex where not learned.
+// with InputIDs (the model shifts them) and -100 where not learned, the
+// ignore index of PyTorch's cross entropy.
 type Example struct {
 	InputIDs      []int32 `json:"input_ids"`
 	AttentionMask []int32 `json:"attention_mask"`
@@ -55,9 +50,17 @@ type Example struct {
 // A cut answer loses its <|im_end|>, so the model is never taught to stop
 // mid-answer. truncated reports whether anything was cut.
 func EncodeExample(tok *tokenizer.Tokenizer, tmpl *chat.Template, msgs []chat.Message, opts EncodeOptions) (ex Example, truncated bool, err error) {
+	// Local names: the rest of package data is written elsewhere.
+	const (
+		ignoreIndex      = -100
+		defaultMaxLength = 512
+		// minMaxLength leaves room for the system prompt, the generation
+		// prompt and some of the question and answer.
+		minMaxLength = 64
+	)
 	maxLen := opts.MaxLength
 	if maxLen == 0 {
-		maxLen = DefaultMaxLength
+		maxLen = defaultMaxLength
 	}
 	if maxLen < minMaxLength {
 		return Example{}, false, fmt.Errorf("data: max length %d is below %d", maxLen, minMaxLength)
@@ -96,14 +99,10 @@ func EncodeExample(tok *tokenizer.Tokenizer, tmpl *chat.Template, msgs []chat.Me
 	ex.Labels = make([]int32, len(ex.InputIDs))
 	for i, id := range ex.InputIDs {
 		ex.AttentionMask[i] = 1
-		ex.Labels[i] = IgnoreIndex
+		ex.Labels[i] = ignoreIndex
 		if opts.AllTokens || (i >= len(p) && i < len(p)+learned) {
 			ex.Labels[i] = id
 		}
 	}
 	return ex, truncated, nil
 }
-
-// minMaxLength leaves room for the system prompt, the generation prompt
-// and some of the question and answer.
-const minMaxLength = 64

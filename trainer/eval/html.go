@@ -94,19 +94,20 @@ func overallRows(r *Report) []metricRow {
 		name        string
 		get         func(Summary) *float64
 		lowerBetter bool
+		count       bool // an integer count: no decimals
 	}
 	ms := []metric{
-		{"SQuAD F1", func(s Summary) *float64 { return ptr(s.F1) }, false},
-		{"Exact match", func(s Summary) *float64 { return ptr(s.ExactMatch) }, false},
-		{"ROUGE-1", func(s Summary) *float64 { return ptr(s.Rouge1) }, false},
-		{"ROUGE-2", func(s Summary) *float64 { return ptr(s.Rouge2) }, false},
-		{"ROUGE-L", func(s Summary) *float64 { return ptr(s.RougeL) }, false},
-		{"ROUGE-Lsum", func(s Summary) *float64 { return ptr(s.RougeLsum) }, false},
-		{"BLEU", func(s Summary) *float64 { return s.BLEU }, false},
-		{"sacreBLEU", func(s Summary) *float64 { return ptr(s.SacreBLEU) }, false},
-		{"Perplexity (reference answers)", func(s Summary) *float64 { return s.Perplexity }, true},
-		{"Mean answer tokens", func(s Summary) *float64 { return ptr(s.MeanTokens) }, false},
-		{"Answers cut at max tokens", func(s Summary) *float64 { return ptr(float64(s.LengthStops)) }, true},
+		{"SQuAD F1", func(s Summary) *float64 { return ptr(s.F1) }, false, false},
+		{"Exact match", func(s Summary) *float64 { return ptr(s.ExactMatch) }, false, false},
+		{"ROUGE-1", func(s Summary) *float64 { return ptr(s.Rouge1) }, false, false},
+		{"ROUGE-2", func(s Summary) *float64 { return ptr(s.Rouge2) }, false, false},
+		{"ROUGE-L", func(s Summary) *float64 { return ptr(s.RougeL) }, false, false},
+		{"ROUGE-Lsum", func(s Summary) *float64 { return ptr(s.RougeLsum) }, false, false},
+		{"BLEU", func(s Summary) *float64 { return s.BLEU }, false, false},
+		{"sacreBLEU", func(s Summary) *float64 { return ptr(s.SacreBLEU) }, false, false},
+		{"Perplexity (reference answers)", func(s Summary) *float64 { return s.Perplexity }, true, false},
+		{"Mean answer tokens (count)", func(s Summary) *float64 { return ptr(s.MeanTokens) }, false, false},
+		{"Answers cut at max tokens (count)", func(s Summary) *float64 { return ptr(float64(s.LengthStops)) }, true, true},
 	}
 	var rows []metricRow
 	for _, m := range ms {
@@ -115,12 +116,19 @@ func overallRows(r *Report) []metricRow {
 		for _, mr := range r.Models {
 			p := m.get(mr.Overall)
 			vals = append(vals, p)
-			row.Values = append(row.Values, num(p))
+			if m.count && p != nil {
+				row.Values = append(row.Values, fmt.Sprintf("%.0f", *p))
+			} else {
+				row.Values = append(row.Values, num(p))
+			}
 		}
 		if len(vals) == 2 && vals[0] != nil && vals[1] != nil {
 			d := *vals[1] - *vals[0]
 			row.Delta = fmt.Sprintf("%+.2f", d)
-			if m.name != "Mean answer tokens" && d != 0 {
+			if m.count {
+				row.Delta = fmt.Sprintf("%+.0f", d)
+			}
+			if m.name != "Mean answer tokens (count)" && d != 0 {
 				if (d > 0) != m.lowerBetter {
 					row.Class = "up"
 				} else {

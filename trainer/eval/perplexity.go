@@ -16,6 +16,10 @@ type NLL struct {
 	Tokens int     `json:"nll_tokens"`
 }
 
+// ignoreIndex marks labels that are not learned (trainer/data's -100, the
+// ignore index of PyTorch's cross entropy).
+const ignoreIndex = -100
+
 // chunkRows bounds the [N,V] logits materialised at once (N positions).
 const chunkRows = 256
 
@@ -59,7 +63,7 @@ func nllBatch(t *Target, exs []data.Example, out []NLL) {
 	for b, ex := range exs {
 		for i, id := range ex.InputIDs {
 			ids[b*T+i], mask[b*T+i] = int64(id), 1
-			if i+1 < len(ex.Labels) && ex.Labels[i+1] != data.IgnoreIndex {
+			if i+1 < len(ex.Labels) && ex.Labels[i+1] != ignoreIndex {
 				pos = append(pos, int64(b*T+i))
 				target = append(target, int64(ex.Labels[i+1]))
 				owner = append(owner, b)
@@ -78,7 +82,7 @@ func nllBatch(t *Target, exs []data.Example, out []NLL) {
 		idx := torch.FromSlice(cs, pos[lo:hi]).To(cs, torch.Int64, m.Device)
 		tg := torch.FromSlice(cs, target[lo:hi]).To(cs, torch.Int64, m.Device)
 		logits := m.Logits(cs, h.IndexSelect(cs, 0, idx)).ToDType(cs, torch.Float32)
-		nll := torch.ToSlice[float32](torch.CrossEntropy(cs, logits, tg, data.IgnoreIndex, torch.ReduceNone))
+		nll := torch.ToSlice[float32](torch.CrossEntropy(cs, logits, tg, ignoreIndex, torch.ReduceNone))
 		for k, v := range nll {
 			o := &out[owner[lo+k]]
 			o.Sum += float64(v)

@@ -13,7 +13,7 @@ import (
 
 // Options control Export.
 type Options struct {
-	Type Type   // F16 or Q8_0 for the matrices (1-D tensors are always F32)
+	Type Type   // F32, F16 or Q8_0 for the matrices (1-D tensors are always F32)
 	Name string // general.name (default: the model directory's name)
 	// TokenizerFS and TokenizerDir locate tokenizer.json and
 	// tokenizer_config.json (default: the model directory).
@@ -35,8 +35,8 @@ type Summary struct {
 // the GGUF file out, atomically (a temporary file beside out, renamed when
 // complete).
 func Export(modelDir, out string, opt Options) (sum Summary, err error) {
-	if opt.Type != F16 && opt.Type != Q8_0 {
-		return sum, fmt.Errorf("gguf: type must be F16 or Q8_0, got %v", opt.Type)
+	if opt.Type != F32 && opt.Type != F16 && opt.Type != Q8_0 {
+		return sum, fmt.Errorf("gguf: type must be F32, F16 or Q8_0, got %v", opt.Type)
 	}
 	c, ws, err := quant.ReadWeights(modelDir)
 	if err != nil {
@@ -87,10 +87,7 @@ func Export(modelDir, out string, opt Options) (sum Summary, err error) {
 
 // metadata is the key/value set llama.cpp's qwen2 loader reads.
 func metadata(c qwen2.Config, v *Vocab, opt Options) []KV {
-	fileType := uint32(1) // LLAMA_FTYPE_MOSTLY_F16
-	if opt.Type == Q8_0 {
-		fileType = 7 // LLAMA_FTYPE_MOSTLY_Q8_0
-	}
+	fileType := map[Type]uint32{F32: 0, F16: 1, Q8_0: 7}[opt.Type] // LLAMA_FTYPE_ALL_F32, _MOSTLY_F16, _MOSTLY_Q8_0
 	kvs := []KV{
 		{"general.architecture", "qwen2"},
 		{"general.type", "model"},

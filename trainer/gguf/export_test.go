@@ -273,7 +273,7 @@ func checkTensors(t *testing.T, p parsed, dir string, c qwen2.Config, typ Type) 
 		}
 		wantType := parser.GGMLTypeF32
 		switch {
-		case len(w.Shape) == 1:
+		case len(w.Shape) == 1 || typ == F32:
 		case typ == F16 || w.Shape[1]%32 != 0:
 			wantType = parser.GGMLTypeF16
 		default:
@@ -334,7 +334,7 @@ func TestExportRefusesBadInput(t *testing.T) {
 		{"unknown eos", dir, Options{Type: F16, TokenizerFS: badCfg, TokenizerDir: "."}, []string{"tokenizer_config.json", "eos_token", "<|nope|>"}},
 		{"token outside vocab", dir, Options{Type: F16, TokenizerFS: wide, TokenizerDir: "."}, []string{"tokenizer.json", "151936"}},
 		{"missing model", filepath.Join(dir, "nope"), Options{Type: F16}, []string{"config.json"}},
-		{"type", dir, Options{Type: Type(2)}, []string{"F16 or Q8_0"}},
+		{"type", dir, Options{Type: Type(2)}, []string{"F32, F16 or Q8_0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			outDir := t.TempDir()
@@ -361,4 +361,19 @@ func fstestMap(files map[string]string) fs.FS {
 		os.WriteFile(filepath.Join(dir, n), []byte(s), 0o644)
 	}
 	return os.DirFS(dir)
+}
+
+func TestTensorTypesPerRequest(t *testing.T) {
+	ws := []quant.Weight{{Name: "model.embed_tokens.weight", Shape: []int64{4, 64}, Data: make([]float32, 256)},
+		{Name: "model.layers.0.mlp.down_proj.weight", Shape: []int64{64, 80}, Data: make([]float32, 64*80)},
+		{Name: "model.norm.weight", Shape: []int64{64}, Data: make([]float32, 64)}}
+	for typ, want := range map[Type][]Type{F32: {F32, F32, F32}, F16: {F16, F16, F32}, Q8_0: {Q8_0, F16, F32}} {
+		ts, _ := tensorsFor(ws, typ)
+		for i, x := range ts {
+			b, _ := x.Data()
+			if x.Type != want[i] || int64(len(b)) != x.size() {
+				t.Errorf("%v: %s is %v with %d bytes, want %v", typ, x.Name, x.Type, len(b), want[i])
+			}
+		}
+	}
 }

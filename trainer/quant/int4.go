@@ -18,15 +18,16 @@ func QuantizeGroups4(w []float32, rows, cols, group int) (packed []byte, scales 
 	packed = make([]byte, rows*cols/2)
 	scales = make([]uint16, rows*ng)
 	zeros = make([]uint8, rows*ng)
-	codes := make([]uint8, group)
-	for r := 0; r < rows; r++ {
+	forRows(rows, cols, func(r int) {
+		codes := make([]uint8, group)
 		for g := 0; g < ng; g++ {
 			off := r*cols + g*group
 			vals := w[off : off+group]
-			lo, hi := 0.0, 0.0
+			var lo32, hi32 float32
 			for _, v := range vals {
-				lo, hi = math.Min(lo, float64(v)), math.Max(hi, float64(v))
+				lo32, hi32 = min(lo32, v), max(hi32, v)
 			}
+			lo, hi := float64(lo32), float64(hi32)
 			sh := F16Bits(float32((hi - lo) / 15))
 			for float64(F16Float(sh))*15 < hi-lo {
 				sh++ // positive float16 bit patterns are ordered like their values
@@ -47,7 +48,7 @@ func QuantizeGroups4(w []float32, rows, cols, group int) (packed []byte, scales 
 				packed[(off+i)/2] = codes[i] | codes[i+1]<<4
 			}
 		}
-	}
+	})
 	return packed, scales, zeros
 }
 

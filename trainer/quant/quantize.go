@@ -106,6 +106,9 @@ func Quantize(src, out string, opt Options) (sum Summary, err error) {
 	if err := safetensors.Write(wpath, ts, md); err != nil {
 		return sum, err
 	}
+	if err := os.Chmod(wpath, 0o644); err != nil { // CreateTemp made it 0600; model files are shared
+		return sum, err
+	}
 	if fi, err := os.Stat(wpath); err == nil {
 		sum.QuantBytes = fi.Size()
 	}

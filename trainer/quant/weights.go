@@ -132,6 +132,7 @@ func readQuantized(dir string, c qwen2.Config, qc Config) ([]Weight, error) {
 		}
 		return t, nil
 	}
+	has := func(name string) bool { _, ok := have[name]; return ok }
 	var ws []Weight
 	for _, s := range layout(c) {
 		w := Weight{Name: s.name, Shape: s.shape, Data: make([]float32, numel(s.shape))}
@@ -142,9 +143,9 @@ func readQuantized(dir string, c qwen2.Config, qc Config) ([]Weight, error) {
 			if t, err = get(s.name, safetensors.F32, s.shape); err == nil {
 				w.Data, err = toFloat32(t)
 			}
-		case have[s.name+".q8"].Name != "":
+		case has(s.name + ".q8"):
 			err = decode8(path, s, w.Data, get)
-		case have[s.name+".q4"].Name != "":
+		case has(s.name + ".q4"):
 			err = decode4(path, s, qc.GroupSize, w.Data, get)
 		default:
 			err = fmt.Errorf("%s: missing tensor %q (want %s.q8 or %s.q4 with its scales)", path, s.name, s.name, s.name)

@@ -138,8 +138,34 @@ func cancelled(res []Result) []Result {
 	return res
 }
 
-// lastLogits extends each cache with its row of ids (equal lengths) and returns
-// the logits of each row's last token.
+// Step extends each cache with its row of ids (all rows of equal length: a
+// prompt for one cache, or one token per cache for a batched decode step) and
+// returns each row's last-token logits [V]. It is the building block of a
+// serving engine's continuous batching: prefill new requests one at a time,
+// then Step all active caches together. Autograd is off for the call. A
+// serving loop should keep one goroutine, locked to its OS thread, for all
+// calls: libtorch's thread pools then stay warm.
+func (m *Model) Step(caches []*Cache, ids [][]int64) (logits [][]float32, err error) {
+	if len(ids) == 0 || len(ids) != len(caches) {
+		return nil, fmt.Errorf("step: %d id rows for %d caches", len(ids), len(caches))
+	}
+	for i, r := range ids {
+		if len(r) == 0 || len(r) != len(ids[0]) {
+			return nil, fmt.Errorf("step: row %d has %d ids, row 0 has %d (want equal, non-zero)", i, len(r), len(ids[0]))
+		}
+		if err := m.CheckIDs(r); err != nil {
+			return nil, fmt.Errorf("step: row %d: %w", i, err)
+		}
+	}
+	runtime.LockOSThread() // grad mode is per OS thread
+	defer runtime.UnlockOSThread()
+	prev := torch.SetGradEnabled(false)
+	defer torch.SetGradEnabled(prev)
+	defer torch.Recover(&err)
+	return m.lastLogits(caches, ids), nil
+}
+
+// lastLogits is Step without the checks; it panics with *torch.Error.
 func (m *Model) lastLogits(caches []*Cache, ids [][]int64) [][]float32 {
 	s := torch.NewScope()
 	defer s.Close()

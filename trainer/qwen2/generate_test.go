@@ -52,8 +52,13 @@ func TestSeededSamplingIsDeterministicAndBatchIndependent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(a.Tokens, b.Tokens) || !slices.Equal(a.Tokens, both[0].Tokens) {
-		t.Fatalf("same seed: %v, %v, batched %v", a.Tokens, b.Tokens, both[0].Tokens)
+	if !slices.Equal(a.Tokens, b.Tokens) {
+		t.Fatalf("same seed: %v, then %v", a.Tokens, b.Tokens)
+	}
+	// Batched steps use matrix products instead of matrix-vector ones; in float32 the
+	// rounding differences are far too small to change a draw.
+	if dt, _, _ := testTarget(t); dt == torch.Float32 && !slices.Equal(a.Tokens, both[0].Tokens) {
+		t.Fatalf("alone %v, in a batch %v", a.Tokens, both[0].Tokens)
 	}
 	opt.Seed = 43
 	c, _ := m.Generate(context.Background(), p0, opt)
@@ -153,5 +158,45 @@ func TestSamplerProcessors(t *testing.T) {
 	nucleus(p, 0.75)
 	if p[0] != 0.5 || p[1] != 0.3 || p[2] != 0 {
 		t.Fatalf("nucleus %v", p)
+	}
+}
+
+// The serving pattern: requests join a running batch at different times and
+// still decode exactly what they decode alone.
+func TestStepContinuousBatching(t *testing.T) {
+	if dt, _, _ := testTarget(t); dt != torch.Float32 {
+		t.Skip("greedy ties are not stable across half-precision kernels")
+	}
+	m := randomModel(t, smallConfig(), 11)
+	V := m.Config.VocabSize
+	pa, pb := seq(5, 3, 1, V), seq(9, 41, 7, V)
+	wantA, _ := m.Generate(context.Background(), pa, GenerateOptions{MaxNewTokens: 6})
+	wantB, _ := m.Generate(context.Background(), pb, GenerateOptions{MaxNewTokens: 4})
+	ca, cb := m.NewCache(), m.NewCache()
+	defer ca.Close()
+	defer cb.Close()
+	var gotA, gotB []int64
+	la, err := m.Step([]*Cache{ca}, [][]int64{pa})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ { // A decodes alone for two steps
+		gotA = append(gotA, argmax(la[0]))
+		la, _ = m.Step([]*Cache{ca}, [][]int64{{gotA[len(gotA)-1]}})
+	}
+	lb, _ := m.Step([]*Cache{cb}, [][]int64{pb}) // B joins
+	for i := 0; i < 4; i++ {
+		gotA, gotB = append(gotA, argmax(la[0])), append(gotB, argmax(lb[0]))
+		rows, err := m.Step([]*Cache{ca, cb}, [][]int64{{gotA[len(gotA)-1]}, {gotB[len(gotB)-1]}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		la, lb = rows[0:1], rows[1:2]
+	}
+	if !slices.Equal(gotA, wantA.Tokens) || !slices.Equal(gotB, wantB.Tokens) {
+		t.Fatalf("A %v want %v; B %v want %v", gotA, wantA.Tokens, gotB, wantB.Tokens)
+	}
+	if _, err := m.Step([]*Cache{ca, cb}, [][]int64{{1}, {1, 2}}); err == nil {
+		t.Fatal("rows of different lengths must be refused")
 	}
 }

@@ -90,3 +90,36 @@ func TestLoadRejectsMismatchedCheckpoints(t *testing.T) {
 		t.Errorf("truncated: %v", err)
 	}
 }
+
+func TestLoadShardedCheckpoint(t *testing.T) {
+	m, err := NewRandom(smallConfig(), 12, torch.Float32, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	var ts []safetensors.Tensor
+	for _, p := range m.Params() {
+		ts = append(ts, safetensors.Tensor{Name: p.Name, DType: safetensors.F32, Shape: p.Tensor.Shape(), Data: p.Tensor.Bytes()})
+	}
+	dir := t.TempDir()
+	if err := m.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, "model.safetensors"))
+	if err := safetensors.WriteDir(dir, ts, nil, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	if shards, _ := filepath.Glob(filepath.Join(dir, "model-*-of-*.safetensors")); len(shards) < 2 {
+		t.Fatalf("%d shards written", len(shards))
+	}
+	back, err := Load(dir, torch.Float32, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.Close()
+	for i, p := range back.Params() {
+		if string(p.Tensor.Bytes()) != string(ts[i].Data) {
+			t.Fatalf("%s differs", p.Name)
+		}
+	}
+}

@@ -58,7 +58,9 @@ type Linear struct {
 	Adapter *Adapter
 }
 
-// Adapter is a LoRA update: y += scale · B·A·dropout(x).
+// Adapter is a LoRA update: y += scale · B·A·dropout(x). A and B may have
+// another dtype than the base weights (float32 adapters on a bf16 model, as
+// PEFT trains them): the adapter path computes in A's dtype and casts back.
 type Adapter struct {
 	A       *torch.Tensor // lora_A [r,in]
 	B       *torch.Tensor // lora_B [out,r]
@@ -71,11 +73,17 @@ func (l *Linear) Forward(s *torch.Scope, x *torch.Tensor, train bool) *torch.Ten
 	y := torch.Linear(s, x, l.Weight, l.Bias)
 	if a := l.Adapter; a != nil {
 		in := x
-		if train && a.Dropout > 0 {
-			in = x.Dropout(s, a.Dropout, true)
+		if dt := a.A.DType(); in.DType() != dt {
+			in = in.ToDType(s, dt)
 		}
-		d := torch.Linear(s, torch.Linear(s, in, a.A, nil), a.B, nil)
-		y = y.Add(s, d.MulScalar(s, a.Scale))
+		if train && a.Dropout > 0 {
+			in = in.Dropout(s, a.Dropout, true)
+		}
+		d := torch.Linear(s, torch.Linear(s, in, a.A, nil), a.B, nil).MulScalar(s, a.Scale)
+		if dt := y.DType(); d.DType() != dt {
+			d = d.ToDType(s, dt)
+		}
+		y = y.Add(s, d)
 	}
 	return y
 }

@@ -103,6 +103,22 @@ func shapes(c Config) []struct {
 	return out
 }
 
+// HugePages places CPU weights of 2 MiB and more in huge-page memory at Load
+// and NewRandom (see torch.EmptyHugePages); it is a variable for benchmarks.
+var HugePages = true
+
+// alloc is the destination of one weight.
+func alloc(shape []int64, dt torch.DType, dev torch.Device) *torch.Tensor {
+	n := int64(dt.Size())
+	for _, d := range shape {
+		n *= d
+	}
+	if dev == torch.CPU && HugePages && n >= 2<<20 {
+		return torch.EmptyHugePages(nil, shape, dt)
+	}
+	return torch.Empty(nil, shape, dt, dev)
+}
+
 // New assembles a model from named tensors (already in dtype on dev), which it
 // takes ownership of. Every expected name must be present with its shape.
 func New(c Config, ws map[string]*torch.Tensor, dt torch.DType, dev torch.Device) (*Model, error) {
@@ -206,9 +222,9 @@ func Load(dir string, dt torch.DType, dev torch.Device) (m *Model, err error) {
 			return nil, fmt.Errorf("%s: tensor %q is stored as %s; want F32, BF16, F16 or F64", dir, e.name, st.DType)
 		}
 		if err := torch.Do(func() {
-			raw := torch.FromBytes(nil, st.Data, sdt, st.Shape, torch.CPU)
-			defer raw.Close()
-			ws[e.name] = raw.To(nil, dt, dev)
+			w := alloc(e.shape, dt, dev)
+			ws[e.name] = w
+			w.CopyFromBytes(st.Data, sdt, st.Shape)
 		}); err != nil {
 			return nil, fmt.Errorf("%s: tensor %q: %w", dir, e.name, err)
 		}
@@ -234,7 +250,8 @@ func NewRandom(c Config, seed uint64, dt torch.DType, dev torch.Device) (m *Mode
 		} else {
 			r = r.MulScalar(s, 0.02)
 		}
-		ws[e.name] = r.To(nil, dt, dev)
+		ws[e.name] = alloc(e.shape, dt, dev)
+		ws[e.name].Copy_(r)
 		s.Close()
 	}
 	return New(c, ws, dt, dev)

@@ -12,7 +12,7 @@ type batch struct {
 	B, T   int
 	ids    []int64 // padding uses id 0
 	attn   []int64 // 1 token, 0 padding
-	labels []int64 // data.IgnoreIndex where not learned or padding
+	labels []int64 // ignoreIndex where not learned or padding
 	// tokens counts real tokens; targets counts learned next-token predictions
 	// (labels[t+1] for t < T-1), the denominator of the mean loss.
 	tokens, targets int
@@ -28,14 +28,14 @@ func makeBatch(exs []data.Example, idx []int) batch {
 		ex := exs[i]
 		row := r * T
 		for t := range T {
-			b.labels[row+t] = data.IgnoreIndex
+			b.labels[row+t] = ignoreIndex
 			if t < len(ex.InputIDs) {
 				b.ids[row+t], b.attn[row+t], b.labels[row+t] = int64(ex.InputIDs[t]), int64(ex.AttentionMask[t]), int64(ex.Labels[t])
 				b.tokens += int(ex.AttentionMask[t])
 			}
 		}
 		for t := 1; t < T; t++ {
-			if b.labels[row+t] != data.IgnoreIndex {
+			if b.labels[row+t] != ignoreIndex {
 				b.targets++
 			}
 		}
@@ -94,3 +94,10 @@ func pack(exs []data.Example, maxLen int, seed uint64) []data.Example {
 	}
 	return out
 }
+
+// ignoreIndex marks labels that are not learned (data.Example's -100, the
+// ignore index of PyTorch's cross entropy).
+const ignoreIndex = -100
+
+// defaultMaxLength is data.EncodeOptions' default: 512 tokens.
+const defaultMaxLength = 512

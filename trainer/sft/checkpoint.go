@@ -40,6 +40,7 @@ type trainerState struct {
 	Micro           int64   `json:"micro"`
 	BatchesPerEpoch int     `json:"batches_per_epoch"`
 	TrainExamples   int     `json:"train_examples"`
+	DataHash        string  `json:"data_hash"` // FNV-1a of the training ids and labels, in order
 	Epoch           float64 `json:"epoch"`
 	Loss            float64 `json:"loss"`
 	LR              float64 `json:"lr"`
@@ -65,7 +66,7 @@ const rngRule = "order: PCG(seed, epoch); torch: manual_seed(splitmix64(seed ^ m
 
 // writeCheckpoint saves st, the optimizer state and the weights (written by
 // saveWeights into the directory it is given) as RUNDIR/checkpoints/step-N.
-func writeCheckpoint(runDir string, st trainerState, opt *torch.AdamW, saveWeights func(dir string) error) (dir string, err error) {
+func writeCheckpoint(runDir string, st trainerState, opt *optimizer, saveWeights func(dir string) error) (dir string, err error) {
 	root := filepath.Join(runDir, checkpointsDir)
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return "", err
@@ -120,8 +121,21 @@ func writeCheckpoint(runDir string, st trainerState, opt *torch.AdamW, saveWeigh
 }
 
 // replaceDir renames tmp to dir, moving an existing dir out of the way first
-// (a resumed run may save the same step again).
+// (a resumed run may save the same step again). The temporary directory and
+// files were created private (0700/0600); what is published gets the usual
+// 0755/0644.
 func replaceDir(tmp, dir string) error {
+	if err := filepath.WalkDir(tmp, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.Chmod(p, 0o755)
+		}
+		return os.Chmod(p, 0o644)
+	}); err != nil {
+		return err
+	}
 	if _, err := os.Stat(dir); err == nil {
 		old := tmp + ".old"
 		if err := os.Rename(dir, old); err != nil {
@@ -209,7 +223,7 @@ func readState(dir string) (trainerState, error) {
 
 // readOptimizer loads dir/optimizer.safetensors into opt, checking that
 // every parameter with a step count has both moments.
-func readOptimizer(dir string, st trainerState, opt *torch.AdamW) error {
+func readOptimizer(dir string, st trainerState, opt *optimizer) error {
 	path := filepath.Join(dir, optimizerFile)
 	f, err := safetensors.Open(path)
 	if err != nil {
@@ -270,6 +284,12 @@ func prune(runDir string, keep, best int) error {
 		}
 	}
 	return nil
+}
+
+// HasCheckpoint reports whether runDir holds a checkpoint to resume from.
+func HasCheckpoint(runDir string) (bool, error) {
+	steps, err := checkpointSteps(runDir)
+	return len(steps) > 0, err
 }
 
 // CheckpointConfig is the configuration saved with runDir's latest checkpoint.

@@ -2,9 +2,11 @@ package sft
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -55,7 +57,7 @@ type splitRow struct {
 // (or every token with opts.AllTokens). Errors name the file and line.
 func LoadData(dir string, tok *tokenizer.Tokenizer, tmpl *chat.Template, opts data.EncodeOptions) (*Dataset, error) {
 	if opts.MaxLength == 0 {
-		opts.MaxLength = data.DefaultMaxLength
+		opts.MaxLength = defaultMaxLength
 	}
 	ds := &Dataset{Stats: DataStats{Dir: dir, EncodeSettings: EncodeStats{MaxLength: opts.MaxLength, AllTokens: opts.AllTokens}}}
 	var err error
@@ -119,7 +121,7 @@ func (st *SplitStats) count(exs []data.Example) {
 		st.Tokens += len(ex.InputIDs)
 		st.MaxLength = max(st.MaxLength, len(ex.InputIDs))
 		for _, l := range ex.Labels {
-			if l != data.IgnoreIndex {
+			if l != ignoreIndex {
 				st.LabelTokens++
 			}
 		}
@@ -135,6 +137,25 @@ func NewDataset(train, validation []data.Example) *Dataset {
 	ds.Stats.Train.count(train)
 	ds.Stats.Validation.count(validation)
 	return ds
+}
+
+// trainHash fingerprints the training sequences (ids and labels, in order),
+// so that a resumed run can tell that its data is the data it started with.
+func (ds *Dataset) trainHash() string {
+	h := fnv.New64a()
+	var buf [4]byte
+	put := func(v int32) {
+		binary.LittleEndian.PutUint32(buf[:], uint32(v))
+		h.Write(buf[:])
+	}
+	for _, ex := range ds.Train {
+		put(int32(len(ex.InputIDs)))
+		for i := range ex.InputIDs {
+			put(ex.InputIDs[i])
+			put(ex.Labels[i])
+		}
+	}
+	return fmt.Sprintf("%016x", h.Sum64())
 }
 
 // checkVocab makes sure every id fits the model, naming the first that does not.

@@ -72,26 +72,34 @@ type emitter struct {
 // openEvents opens path for appending after truncating it to offset bytes
 // (the size recorded with the checkpoint a resumed run starts from, so that
 // steps redone after a crash are not listed twice).
-func openEvents(path string, offset int64, fresh bool) (*os.File, error) {
+func openEvents(path string, offset int64, fresh bool) (*os.File, int64, error) {
 	flags := os.O_WRONLY | os.O_CREATE
 	if fresh {
 		flags |= os.O_TRUNC
 	}
 	f, err := os.OpenFile(path, flags, 0o644)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if !fresh {
+		// Never extend: a file shorter than the checkpoint remembers (lost or
+		// replaced) is appended to as it is, rather than padded with zeros.
+		if fi, err := f.Stat(); err == nil && fi.Size() < offset {
+			offset = fi.Size()
+		}
 		if err := f.Truncate(offset); err != nil {
 			f.Close()
-			return nil, err
+			return nil, 0, err
 		}
 		if _, err := f.Seek(offset, io.SeekStart); err != nil {
 			f.Close()
-			return nil, err
+			return nil, 0, err
 		}
 	}
-	return f, nil
+	if fresh {
+		offset = 0
+	}
+	return f, offset, nil
 }
 
 func (e *emitter) emit(ev Event) { e.write(e.encode(ev)) }

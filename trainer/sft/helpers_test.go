@@ -56,7 +56,7 @@ func toyTask(n int, seed uint64) []data.Example {
 		ids = append(ids, int32(4+c), 2)
 		labels := make([]int32, len(ids))
 		for i := range labels {
-			labels[i] = data.IgnoreIndex
+			labels[i] = ignoreIndex
 		}
 		for _, w := range append(words[c][:], 3) {
 			ids, labels = append(ids, w), append(labels, w)

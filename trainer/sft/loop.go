@@ -119,7 +119,7 @@ func (r *run) step() {
 		tokens += bs[i].tokens
 	}
 	lr := r.sched.lr(r.st.Step)
-	r.adamw.LR = lr
+	r.optim.setLR(lr)
 	r.m.Train = true
 	var sum float64
 	for i, b := range bs {
@@ -129,15 +129,12 @@ func (r *run) step() {
 		torch.ManualSeed(splitmix64(c.Seed ^ uint64(r.st.Micro+int64(i))))
 		s := torch.NewScope()
 		r.tr.bind(s)
-		l := lossSum(s, r.m, b)
-		sum += l.Item()
-		l.DivScalar(s, float64(targets)).Backward()
+		sum += lossBackward(r.m, b, float64(targets))
 		s.Close()
 	}
 	r.m.Train = false
 	gn := r.clipGrads()
-	r.adamw.Step()
-	r.adamw.ZeroGrad()
+	r.optim.step()
 
 	r.st.Step++
 	r.st.Micro += int64(c.GradAccum)
@@ -158,28 +155,19 @@ func (r *run) step() {
 }
 
 // clipGrads scales the gradients so that their global L2 norm is at most
-// MaxGradNorm (torch.nn.utils.clip_grad_norm_: coefficient max/(norm+1e-6))
-// and returns the norm before clipping.
+// MaxGradNorm (0: no clipping) and returns the norm before clipping.
 func (r *run) clipGrads() float64 {
-	var sq float64
-	grads := make([]*torch.Tensor, 0, len(r.tr.ps))
-	s := torch.NewScope()
-	defer s.Close()
-	for _, p := range r.tr.ps {
-		g := p.master.Grad(s)
-		if g == nil {
-			continue
-		}
-		grads = append(grads, g)
-		sq += g.ToDType(s, torch.Float64).PowScalar(s, 2).Sum(s).Item()
+	limit := r.cfg.MaxGradNorm
+	if limit == 0 {
+		limit = math.Inf(1)
 	}
-	norm := math.Sqrt(sq)
-	if r.cfg.MaxGradNorm > 0 {
-		if coef := r.cfg.MaxGradNorm / (norm + 1e-6); coef < 1 {
-			for _, g := range grads {
-				g.MulScalar_(coef)
-			}
-		}
+	ps := make([]*torch.Tensor, len(r.tr.ps))
+	for i, p := range r.tr.ps {
+		ps[i] = p.master
+	}
+	norm, err := torch.ClipGradNorm(ps, limit)
+	if err != nil {
+		panic(err) // a *torch.Error: Run's guard turns it into the run's error
 	}
 	return norm
 }
@@ -210,7 +198,7 @@ func (r *run) evaluate() (stop bool, err error) {
 			}
 			s := torch.NewScope()
 			r.tr.bind(s)
-			sum += lossSum(s, r.m, b).Item()
+			sum += lossSum(r.m, b)
 			n += b.targets
 			s.Close()
 		}

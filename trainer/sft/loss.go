@@ -1,23 +1,35 @@
 package sft
 
 import (
-	"medqa/trainer/data"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
 )
 
-// lossSum is the summed next-token cross-entropy of a batch: the hidden state
-// at position t predicts labels[t+1]. Only the positions whose next label is
-// learned go through the LM head, which is most of the work at V=151936 when
-// the loss is completion-only. Logits are upcast to float32 for the loss, as
-// autocast does.
-func lossSum(s *torch.Scope, m *qwen2.Model, b batch) *torch.Tensor {
-	var rows, targets []int64
+// The loss is the summed next-token cross-entropy of a batch: the hidden
+// state at position t predicts labels[t+1]. Only the positions whose next
+// label is learned go through the LM head, which is most of the work at
+// V=151936 when the loss is completion-only. Half-precision logits are upcast
+// to float32 for the loss, as autocast does; float64 stays float64.
+//
+// The head runs over at most headRows(V) positions at a time, so that the
+// logits (and their softmax and gradient) of a long batch never exist all at
+// once: 8×512 targets at V=151936 would be 2.5 GB per copy in float32.
+
+// headValues bounds the logits held at once: 2^25 values, 128 MB in float32
+// (tests lower it to exercise the chunked path on tiny models).
+var headValues = 1 << 25
+
+func headRows(V int) int { return max(1, headValues/V) }
+
+// targets returns the hidden states [N,H] of the positions whose next token
+// is learned, and those tokens [N] (int64), on the model's device.
+func targets(s *torch.Scope, m *qwen2.Model, b batch) (h, y *torch.Tensor) {
+	var rows, ys []int64
 	for r := 0; r < b.B; r++ {
 		for t := 0; t+1 < b.T; t++ {
-			if l := b.labels[r*b.T+t+1]; l != data.IgnoreIndex {
+			if l := b.labels[r*b.T+t+1]; l != ignoreIndex {
 				rows = append(rows, int64(r*b.T+t))
-				targets = append(targets, l)
+				ys = append(ys, l)
 			}
 		}
 	}
@@ -26,11 +38,64 @@ func lossSum(s *torch.Scope, m *qwen2.Model, b batch) *torch.Tensor {
 	if b.tokens < b.B*b.T {
 		attn = torch.FromSlice(s, b.attn, int64(b.B), int64(b.T))
 	}
-	h := m.Hidden(s, ids, attn)
+	h = m.Hidden(s, ids, attn)
 	h = h.Reshape(s, int64(b.B*b.T), h.Size(-1)).IndexSelect(s, 0, torch.FromSlice(s, rows).To(s, torch.Int64, m.Device))
+	return h, torch.FromSlice(s, ys).To(s, torch.Int64, m.Device)
+}
+
+// headLoss is the summed cross-entropy of hidden states h against y.
+func headLoss(s *torch.Scope, m *qwen2.Model, h, y *torch.Tensor) *torch.Tensor {
 	logits := m.Logits(s, h)
-	if logits.DType() != torch.Float32 {
+	if dt := logits.DType(); dt == torch.BFloat16 || dt == torch.Float16 {
 		logits = logits.ToDType(s, torch.Float32)
 	}
-	return torch.CrossEntropy(s, logits, torch.FromSlice(s, targets).To(s, torch.Int64, m.Device), data.IgnoreIndex, torch.ReduceSum)
+	return torch.CrossEntropy(s, logits, y, ignoreIndex, torch.ReduceSum)
+}
+
+// lossSum evaluates the batch's summed loss (no gradients are kept).
+func lossSum(m *qwen2.Model, b batch) float64 {
+	var sum float64
+	torch.NoGrad(func() {
+		s := torch.NewScope()
+		defer s.Close()
+		h, y := targets(s, m, b)
+		n, step := h.Size(0), int64(headRows(m.Config.VocabSize))
+		for lo := int64(0); lo < n; lo += step {
+			cs := torch.NewScope()
+			k := min(step, n-lo)
+			sum += headLoss(cs, m, h.Narrow(cs, 0, lo, k), y.Narrow(cs, 0, lo, k)).Item()
+			cs.Close()
+		}
+	})
+	return sum
+}
+
+// lossBackward accumulates the gradients of (summed loss)/denom into the
+// trained tensors and returns the summed loss. With more positions than one
+// head chunk, the head runs chunk by chunk on a detached copy of the hidden
+// states, each chunk's backward freeing its logits, and the collected
+// gradient G then flows through the decoder as the gradient of sum(h·G).
+func lossBackward(m *qwen2.Model, b batch, denom float64) float64 {
+	s := torch.NewScope()
+	defer s.Close()
+	h, y := targets(s, m, b)
+	n, step := h.Size(0), int64(headRows(m.Config.VocabSize))
+	if n <= step {
+		l := headLoss(s, m, h, y)
+		sum := l.Item()
+		l.DivScalar(s, denom).Backward()
+		return sum
+	}
+	hd := h.Detach(s).SetRequiresGrad(true)
+	var sum float64
+	for lo := int64(0); lo < n; lo += step {
+		cs := torch.NewScope()
+		k := min(step, n-lo)
+		l := headLoss(cs, m, hd.Narrow(cs, 0, lo, k), y.Narrow(cs, 0, lo, k))
+		sum += l.Item()
+		l.DivScalar(cs, denom).Backward()
+		cs.Close()
+	}
+	h.Mul(s, hd.Grad(s)).Sum(s).Backward()
+	return sum
 }

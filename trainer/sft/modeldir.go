@@ -44,8 +44,10 @@ func WriteModelDir(dst string, m *qwen2.Model, base, tokDir string) (err error) 
 	if err := m.Save(tmp); err != nil {
 		return err
 	}
-	if err := copyIfPresent(filepath.Join(base, "generation_config.json"), filepath.Join(tmp, "generation_config.json")); err != nil {
-		return err
+	if base != "" {
+		if err := copyIfPresent(filepath.Join(base, "generation_config.json"), filepath.Join(tmp, "generation_config.json")); err != nil {
+			return err
+		}
 	}
 	if _, err := os.Stat(filepath.Join(tmp, "generation_config.json")); err != nil {
 		g := qwen2.GenerationConfig{BOSTokenID: m.Config.BOSTokenID, EOSTokenID: m.Config.EOSTokenID}

@@ -47,22 +47,6 @@ func (tr *trainables) unbind() {
 	}
 }
 
-func (tr *trainables) names() []string {
-	out := make([]string, len(tr.ps))
-	for i, p := range tr.ps {
-		out[i] = p.name
-	}
-	return out
-}
-
-func (tr *trainables) masters() []*torch.Tensor {
-	out := make([]*torch.Tensor, len(tr.ps))
-	for i, p := range tr.ps {
-		out[i] = p.master
-	}
-	return out
-}
-
 func (tr *trainables) count() int64 {
 	var n int64
 	for _, p := range tr.ps {

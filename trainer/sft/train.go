@@ -54,7 +54,7 @@ type run struct {
 	m      *qwen2.Model
 	lc     lora.Config
 	tr     *trainables
-	adamw  *torch.AdamW
+	optim  *optimizer
 	sched  schedule
 	ev     *emitter
 	dev    torch.Device
@@ -69,6 +69,8 @@ type run struct {
 	tokens0  int64   // tokens counted by earlier processes
 	steps0   int
 	info     runInfo
+	// restarted: --resume found no checkpoint and the run starts over.
+	restarted bool
 }
 
 // Run trains per cfg on ds, writing everything into cfg.Out. Cancelling ctx
@@ -89,26 +91,35 @@ func Run(ctx context.Context, cfg Config, ds *Dataset, opt Options) (res *Result
 		if r.m != nil {
 			r.m.Close()
 		}
-		if r.adamw != nil {
-			r.adamw.Close()
+		if r.optim != nil {
+			r.optim.Close()
 		}
 	}()
 	if err := r.setup(); err != nil {
+		ev := Event{Type: "error", Step: r.st.Step, Error: err.Error()}
 		if r.ev != nil {
-			r.ev.emit(Event{Type: "error", Step: r.st.Step, Error: err.Error()})
+			r.ev.emit(ev)
 			r.ev.file.Close()
+		} else { // no run directory to write to yet: stdout and the hook only
+			(&emitter{out: opt.Events, hook: opt.OnEvent}).emit(ev)
 		}
 		return nil, err
 	}
 	defer r.ev.file.Close()
-	defer torch.Recover(&err)
-	res, err = r.loop(ctx)
+	res, err = r.guardedLoop(ctx)
 	if err != nil {
 		r.ev.emit(Event{Type: "error", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.elapsed(), Error: err.Error()})
 		r.info.finish(r, "failed", "")
 		r.info.write(cfg.Out)
 	}
 	return res, err
+}
+
+// guardedLoop turns libtorch failures (out of memory, device errors) into an
+// error, so that they reach the event stream and run.json.
+func (r *run) guardedLoop(ctx context.Context) (res *Result, err error) {
+	defer torch.Recover(&err)
+	return r.loop(ctx)
 }
 
 // setup resolves the device, loads the model and weights (fresh or from the
@@ -118,6 +129,15 @@ func (r *run) setup() (err error) {
 	c := r.cfg
 	var ckDir string
 	if r.opt.Resume {
+		// A run stopped before its first checkpoint has nothing to resume:
+		// it starts over, which is what a launcher re-queueing it wants.
+		if steps, err := checkpointSteps(c.Out); err != nil {
+			return err
+		} else if len(steps) == 0 {
+			r.opt.Resume, r.restarted = false, true
+		}
+	}
+	if r.opt.Resume {
 		if r.st, ckDir, err = latestCheckpoint(c.Out); err != nil {
 			return err
 		}
@@ -125,7 +145,7 @@ func (r *run) setup() (err error) {
 			return fmt.Errorf("--resume: the run in %s was started with different settings (%v); resume with the original flags or use a new --out",
 				c.Out, d)
 		}
-	} else if _, err := os.Stat(filepath.Join(c.Out, EventsFile)); err == nil {
+	} else if _, err := os.Stat(filepath.Join(c.Out, EventsFile)); err == nil && !r.restarted {
 		return fmt.Errorf("%s already holds a run (%s); pass --resume to continue it, or choose another --out", c.Out, EventsFile)
 	}
 	if r.dev, err = resolveDevice(c.Device); err != nil {
@@ -141,8 +161,7 @@ func (r *run) setup() (err error) {
 	if err := r.ds.checkVocab(r.m.Config.VocabSize); err != nil {
 		return err
 	}
-	r.adamw = torch.NewAdamW(r.tr.names(), r.tr.masters(), c.LR, c.WeightDecay)
-	r.adamw.Beta1, r.adamw.Beta2, r.adamw.Eps = c.Beta1, c.Beta2, c.Eps
+	r.optim = newOptimizer(r.tr, c)
 
 	if c.Packing {
 		r.ds.Train = pack(r.ds.Train, c.MaxLength, c.Seed)
@@ -157,28 +176,28 @@ func (r *run) setup() (err error) {
 	r.orderE = -1
 
 	if r.opt.Resume {
-		if r.st.TrainExamples != len(r.ds.Train) || r.st.BatchesPerEpoch != r.nb {
-			return fmt.Errorf("--resume: the data changed since the checkpoint (%d training sequences in %d batches then, %d in %d now)",
-				r.st.TrainExamples, r.st.BatchesPerEpoch, len(r.ds.Train), r.nb)
+		if r.st.TrainExamples != len(r.ds.Train) || r.st.BatchesPerEpoch != r.nb || r.st.DataHash != r.ds.trainHash() {
+			return fmt.Errorf("--resume: the training data changed since the checkpoint (%d sequences in %d batches, hash %s then; %d in %d, hash %s now)",
+				r.st.TrainExamples, r.st.BatchesPerEpoch, r.st.DataHash, len(r.ds.Train), r.nb, r.ds.trainHash())
 		}
 		if len(r.st.OptSteps) != len(r.tr.ps) {
 			return fmt.Errorf("corrupt checkpoint %s: optimizer state for %d tensors, the run trains %d", ckDir, len(r.st.OptSteps), len(r.tr.ps))
 		}
-		if err := readOptimizer(ckDir, r.st, r.adamw); err != nil {
+		if err := readOptimizer(ckDir, r.st, r.optim); err != nil {
 			return err
 		}
 		r.baseTime, r.tokens0, r.steps0 = r.st.ElapsedS, r.st.Tokens, r.st.Step
 	} else {
-		r.st = trainerState{Format: stateFormat, TrainExamples: len(r.ds.Train), BatchesPerEpoch: r.nb, RNG: rngRule,
+		r.st = trainerState{Format: stateFormat, TrainExamples: len(r.ds.Train), BatchesPerEpoch: r.nb, DataHash: r.ds.trainHash(), RNG: rngRule,
 			Weights: map[bool]string{false: "adapter", true: "model"}[c.Full], Config: c}
 	}
 	r.st.MaxSteps, r.st.WarmupSteps = total, r.sched.warmup
 
-	f, err := openEvents(filepath.Join(c.Out, EventsFile), r.st.EventsBytes, !r.opt.Resume)
+	f, offset, err := openEvents(filepath.Join(c.Out, EventsFile), r.st.EventsBytes, !r.opt.Resume)
 	if err != nil {
 		return err
 	}
-	r.ev = &emitter{out: r.opt.Events, file: f, offset: r.st.EventsBytes, progress: r.opt.Progress, hook: r.opt.OnEvent}
+	r.ev = &emitter{out: r.opt.Events, file: f, offset: offset, progress: r.opt.Progress, hook: r.opt.OnEvent}
 	r.info = newRunInfo(r)
 	return r.info.write(c.Out)
 }
@@ -318,7 +337,7 @@ func (r *run) checkpoint() error {
 	ev := Event{Type: "checkpoint", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.st.ElapsedS, Path: path}
 	line, ev := r.ev.encode(ev)
 	r.st.EventsBytes = r.ev.offset + int64(len(line))
-	if _, err := writeCheckpoint(r.cfg.Out, r.st, r.adamw, r.saveWeights); err != nil {
+	if _, err := writeCheckpoint(r.cfg.Out, r.st, r.optim, r.saveWeights); err != nil {
 		return fmt.Errorf("checkpoint at step %d: %v", r.st.Step, err)
 	}
 	r.ev.write(line, ev)

@@ -58,15 +58,11 @@ func TestLoRALossFalls(t *testing.T) {
 	}
 	var sum float64
 	var n int
-	torch.NoGrad(func() {
-		for i := range ds.Validation {
-			b := makeBatch(ds.Validation, []int{i})
-			s := torch.NewScope()
-			sum += lossSum(s, m, b).Item()
-			n += b.targets
-			s.Close()
-		}
-	})
+	for i := range ds.Validation {
+		b := makeBatch(ds.Validation, []int{i})
+		sum += lossSum(m, b)
+		n += b.targets
+	}
 	if d := math.Abs(sum/float64(n) - *evals[2].ValLoss); d > 1e-5 {
 		t.Errorf("reloaded adapter: val loss %g, run reported %g", sum/float64(n), *evals[2].ValLoss)
 	}
@@ -117,6 +113,9 @@ func TestFullTrainingFromScratch(t *testing.T) {
 func TestBF16AutocastTrains(t *testing.T) {
 	c := toyRun(t, toyModel(t, 1))
 	c.Precision, c.MaxSteps = "bf16", 30
+	if d := os.Getenv("MEDQA_DEVICE"); d != "" {
+		c.Device = d // make gpu-check: the same run on CUDA
+	}
 	res, rec := train(t, context.Background(), c, NewDataset(toyTask(64, 1), nil), false)
 	l := losses(rec.events)
 	if first, last := mean(l[:5]), mean(l[25:]); !(last < 0.8*first) {
@@ -239,5 +238,60 @@ func TestCheckpointLayout(t *testing.T) {
 	}
 	if _, err := lora.ReadConfig(filepath.Join(c.Out, BestDir)); err != nil {
 		t.Errorf("best adapter: %v", err)
+	}
+}
+
+func TestEpochsAndEarlyStopping(t *testing.T) {
+	base := toyModel(t, 1)
+	c := toyRun(t, base)
+	c.MaxSteps, c.Epochs, c.GradAccum = 0, 2, 2 // 12 examples, batches of 4: 3 per epoch, 6 in all, 3 steps
+	res, rec := train(t, context.Background(), c, NewDataset(toyTask(12, 1), nil), false)
+	if res.Steps != 3 || rec.of("done")[0].Epoch != 2 || rec.of("start")[0].MaxSteps != 3 {
+		t.Errorf("2 epochs of 3 batches in steps of 2: %d steps, epoch %g", res.Steps, rec.of("done")[0].Epoch)
+	}
+
+	// A learning rate far too high makes validation worse after the first
+	// evaluation; with patience 2 the run stops at the third.
+	c = toyRun(t, base)
+	c.LR, c.WarmupRatio, c.MaxGradNorm, c.EvalEvery, c.Patience, c.MaxSteps = 3, 0, 0, 1, 2, 50
+	res, rec = train(t, context.Background(), c, NewDataset(toyTask(16, 1), toyTask(8, 2)), false)
+	evals := rec.of("eval")
+	if res.Status != StatusEarlyStopped || res.Steps >= 50 {
+		t.Fatalf("status %s after %d steps (evals %d)", res.Status, res.Steps, len(evals))
+	}
+	last := evals[len(evals)-3:]
+	if !last[0].Best || last[1].Best || last[2].Best || res.BestStep != last[0].Step {
+		t.Errorf("stopped after evals %+v; want the best then two worse", last)
+	}
+	if _, err := os.Stat(filepath.Join(c.Out, AdapterDir)); err != nil {
+		t.Errorf("an early-stopped run still publishes its adapter: %v", err)
+	}
+}
+
+// TestBF16AutocastFull: --full under bf16 autocast keeps float32 masters
+// (the tied embedding bound once, as input and head) and saves them as such.
+func TestBF16AutocastFull(t *testing.T) {
+	dir := t.TempDir()
+	raw, _ := json.Marshal(toyConfig())
+	cfgPath := filepath.Join(dir, "config.json")
+	os.WriteFile(cfgPath, raw, 0o644)
+	c := toyRun(t, "")
+	c.InitConfig, c.Full, c.MaxSteps, c.LR, c.Precision = cfgPath, true, 40, 3e-3, "bf16"
+	// The head in chunks of 7 positions: each chunk's backward passes the
+	// embedding's one bf16 cast again, which must not have been freed.
+	defer func(v int) { headValues = v }(headValues)
+	headValues = 7 * toyConfig().VocabSize
+	res, rec := train(t, context.Background(), c, NewDataset(toyTask(64, 1), nil), false)
+	l := losses(rec.events)
+	if first, last := mean(l[:5]), mean(l[35:]); !(last < 0.8*first) {
+		t.Errorf("bf16 full training: loss %.3f → %.3f did not fall", first, last)
+	}
+	m, err := qwen2.Load(res.Output, torch.Float32, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.Config.TorchDType != "float32" {
+		t.Errorf("saved torch_dtype %q, want the float32 masters", m.Config.TorchDType)
 	}
 }

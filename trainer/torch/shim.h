@@ -22,6 +22,8 @@ tt_err tt_set_num_threads(int n);  // intra-op threads of this OS thread and the
 int tt_get_num_threads(void);
 tt_err tt_manual_seed(uint64_t seed);
 int tt_cuda_device_count(void);
+tt_err tt_rng_state(int device, tt* out);  // the default generator's state as a uint8 tensor
+tt_err tt_set_rng_state(int device, tt state);
 int tt_set_grad_enabled(int on);  // returns the previous mode (per OS thread)
 int tt_grad_enabled(void);
 
@@ -75,6 +77,11 @@ tt_err tt_topk(tt a, int64_t k, int64_t dim, int largest, tt* values, tt* indice
 tt_err tt_sort(tt a, int64_t dim, int descending, tt* values, tt* indices);
 tt_err tt_multinomial(tt probs, int64_t n, int replacement, tt* out);
 tt_err tt_clamp(tt a, double lo, double hi, tt* out);
+
+// Uninitialised tensor; with hugepages on the CPU its memory is 2 MiB-page backed.
+tt_err tt_empty(const int64_t* shape, int ndim, int dtype, int device, int hugepages, tt* out);
+// dst.copy_(bytes viewed as dtype/shape): one copy, converting dtype and device.
+tt_err tt_copy_from(tt dst, const void* data, int dtype, const int64_t* shape, int ndim);
 
 // In place.
 tt_err tt_copy_(tt dst, tt src);

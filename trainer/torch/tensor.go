@@ -266,6 +266,43 @@ func (t *Tensor) Bytes() []byte {
 	return out
 }
 
+// Empty creates an uninitialised tensor.
+func Empty(s *Scope, shape []int64, dt DType, dev Device) *Tensor {
+	return empty(s, shape, dt, dev, false)
+}
+
+// EmptyHugePages creates an uninitialised CPU tensor in memory backed by 2 MiB
+// transparent huge pages: large weights streamed once per decoded token read
+// faster from it than from 4 KiB pages. Use it for tensors of 2 MiB and more.
+func EmptyHugePages(s *Scope, shape []int64, dt DType) *Tensor { return empty(s, shape, dt, CPU, true) }
+
+func empty(s *Scope, shape []int64, dt DType, dev Device, huge bool) *Tensor {
+	sp, nd := shapeArg(shape)
+	var h C.tt
+	must(C.tt_empty(sp, nd, C.int(dt), C.int(dev), cbool(huge), &h))
+	return newTensor(s, h)
+}
+
+// CopyFromBytes fills t from raw little-endian elements of dtype dt and shape
+// (broadcastable to t), converting dtype and device in one copy.
+func (t *Tensor) CopyFromBytes(raw []byte, dt DType, shape []int64) {
+	n := int64(1)
+	for _, d := range shape {
+		n *= d
+	}
+	if n*int64(dt.Size()) != int64(len(raw)) {
+		panic(&Error{Msg: fmt.Sprintf("CopyFromBytes: %d bytes for shape %v of %v", len(raw), shape, dt)})
+	}
+	var dummy [8]byte
+	p := unsafe.Pointer(&dummy[0])
+	if len(raw) > 0 {
+		p = unsafe.Pointer(&raw[0])
+	}
+	sp, nd := shapeArg(shape)
+	must(C.tt_copy_from(t.handle(), p, C.int(dt), sp, nd))
+	runtime.KeepAlive(raw)
+}
+
 // Full, Zeros, Ones create filled tensors.
 func Full(s *Scope, shape []int64, v float64, dt DType, dev Device) *Tensor {
 	sp, nd := shapeArg(shape)

@@ -30,6 +30,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"testing"
 	"unsafe"
 )
 
@@ -162,7 +163,7 @@ func NoGrad(fn func()) {
 // cost 1.5–2x on small machines. Call it first thing in main or a CLI verb; it
 // returns only when no re-exec was needed (or possible).
 func ReexecWithOMPPassive() {
-	if _, ok := os.LookupEnv("OMP_WAIT_POLICY"); ok {
+	if _, ok := os.LookupEnv("OMP_WAIT_POLICY"); ok || testing.Testing() {
 		return
 	}
 	exe, err := os.Executable()

@@ -104,7 +104,7 @@ func TestLinearMatchesNaive(t *testing.T) {
 	const in, out = 5, 4
 	w, b := randVec(r, out*in), randVec(r, out)
 	W, B := FromSlice(s, w, out, in), FromSlice(s, b)
-	for _, rows := range []int64{1, 3} { // 1 row takes the matrix-vector path
+	for _, rows := range []int64{1, 2, 3} { // 1 and 2 rows take the matrix-vector path
 		x := randVec(r, int(rows)*in)
 		got := ToSlice[float64](Linear(s, FromSlice(s, x, 1, rows, in), W, B))
 		for i := 0; i < int(rows); i++ {
@@ -191,34 +191,39 @@ func TestCrossEntropyIgnoresIndex(t *testing.T) {
 	}
 }
 
-// The autograd gradient of a small composite function equals central differences.
+// The autograd gradient of a small composite function equals central differences,
+// through Linear's matrix-vector path (2 rows) and its GEMM path (3 rows).
 func TestGradientMatchesFiniteDifferences(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	x0, w := randVec(r, 6), randVec(r, 12)
-	f := func(s *Scope, x *Tensor) *Tensor {
-		W := FromSlice(s, w, 4, 3)
-		h := Linear(s, x, W, nil).Silu(s)                                        // [2,4]
-		n := RMSNorm(s, h, Ones(s, []int64{4}, Float64, CPU), 1e-6)              // [2,4]
-		return CrossEntropy(s, n, FromSlice(s, []int64{1, 3}), -100, ReduceMean) // scalar
-	}
-	s := NewScope()
-	defer s.Close()
-	x := FromSlice(s, x0, 2, 3).SetRequiresGrad(true)
-	f(s, x).Backward()
-	grad := ToSlice[float64](x.Grad(s))
-	const h = 1e-6
-	for i := range x0 {
-		xp, xm := append([]float64(nil), x0...), append([]float64(nil), x0...)
-		xp[i] += h
-		xm[i] -= h
-		fd := (f(s, FromSlice(s, xp, 2, 3)).Item() - f(s, FromSlice(s, xm, 2, 3)).Item()) / (2 * h)
-		if math.Abs(fd-grad[i]) > 1e-7 {
-			t.Fatalf("d/dx[%d]: autograd %v, finite differences %v", i, grad[i], fd)
+	w := randVec(r, 12)
+	for _, rows := range []int64{2, 3} {
+		x0 := randVec(r, int(rows)*3)
+		target := []int64{1, 3, 0}[:rows]
+		f := func(s *Scope, x *Tensor) *Tensor {
+			W := FromSlice(s, w, 4, 3)
+			h := Linear(s, x, W, nil).Silu(s)                                 // [rows,4]
+			n := RMSNorm(s, h, Ones(s, []int64{4}, Float64, CPU), 1e-6)       // [rows,4]
+			return CrossEntropy(s, n, FromSlice(s, target), -100, ReduceMean) // scalar
 		}
-	}
-	x.ZeroGrad()
-	if x.Grad(s) != nil {
-		t.Fatal("ZeroGrad must drop the gradient")
+		s := NewScope()
+		x := FromSlice(s, x0, rows, 3).SetRequiresGrad(true)
+		f(s, x).Backward()
+		grad := ToSlice[float64](x.Grad(s))
+		const h = 1e-6
+		for i := range x0 {
+			xp, xm := append([]float64(nil), x0...), append([]float64(nil), x0...)
+			xp[i] += h
+			xm[i] -= h
+			fd := (f(s, FromSlice(s, xp, rows, 3)).Item() - f(s, FromSlice(s, xm, rows, 3)).Item()) / (2 * h)
+			if math.Abs(fd-grad[i]) > 1e-7 {
+				t.Fatalf("rows=%d d/dx[%d]: autograd %v, finite differences %v", rows, i, grad[i], fd)
+			}
+		}
+		x.ZeroGrad()
+		if x.Grad(s) != nil {
+			t.Fatal("ZeroGrad must drop the gradient")
+		}
+		s.Close()
 	}
 }
 
@@ -352,4 +357,64 @@ func equal[T comparable](a, b []T) bool {
 		}
 	}
 	return true
+}
+
+func TestEmptyHugePagesAndCopyFromBytes(t *testing.T) {
+	s := NewScope()
+	defer s.Close()
+	w := EmptyHugePages(s, []int64{2}, Float32)
+	w.CopyFromBytes([]byte{0xc0, 0x3f, 0x00, 0xc0}, BFloat16, []int64{2}) // bf16 1.5, -2
+	if got := ToSlice[float32](w); !equal(got, []float32{1.5, -2}) {
+		t.Fatalf("bf16 bytes copied into f32: %v", got)
+	}
+	big := EmptyHugePages(s, []int64{1 << 20}, Float32) // 4 MiB
+	big.Fill_(3)
+	if got := big.Sum(s).Item(); got != 3<<20 {
+		t.Fatalf("sum %v", got)
+	}
+	if err := Do(func() { w.CopyFromBytes([]byte{1}, BFloat16, []int64{2}) }); err == nil {
+		t.Fatal("short byte slice accepted")
+	}
+}
+
+func TestRNGStateRestoresDraws(t *testing.T) {
+	s := NewScope()
+	defer s.Close()
+	ManualSeed(3)
+	Randn(s, []int64{4}, Float32, CPU)
+	st, err := RNGState(CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ToSlice[float32](Ones(s, []int64{64}, Float32, CPU).Dropout(s, 0.5, true))
+	Randn(s, []int64{100}, Float32, CPU)
+	if err := SetRNGState(CPU, st); err != nil {
+		t.Fatal(err)
+	}
+	b := ToSlice[float32](Ones(s, []int64{64}, Float32, CPU).Dropout(s, 0.5, true))
+	if !equal(a, b) {
+		t.Fatal("dropout masks differ after restoring the generator state")
+	}
+	if err := SetRNGState(CPU, []byte{1, 2, 3}); err == nil {
+		t.Fatal("a 3-byte state was accepted")
+	}
+}
+
+func TestClipGradNorm(t *testing.T) {
+	s := NewScope()
+	defer s.Close()
+	a := FromSlice(s, []float64{1, 2}).SetRequiresGrad(true)
+	b := FromSlice(s, []float64{3}).SetRequiresGrad(true)
+	unused := FromSlice(s, []float64{9}).SetRequiresGrad(true)
+	// loss = 3·a0 + 4·a1 + 12·b: gradients [3,4] and [12], joint norm 13.
+	a.Mul(s, FromSlice(s, []float64{3, 4})).Sum(s).Add(s, b.MulScalar(s, 12).Sum(s)).Backward()
+	total, err := ClipGradNorm([]*Tensor{a, b, unused}, 6.5)
+	if err != nil || math.Abs(total-13) > 1e-12 {
+		t.Fatalf("norm %v, %v", total, err)
+	}
+	ga, gb := ToSlice[float64](a.Grad(s)), ToSlice[float64](b.Grad(s))
+	coef := 6.5 / (13 + 1e-6)
+	if math.Abs(ga[0]-3*coef) > 1e-12 || math.Abs(ga[1]-4*coef) > 1e-12 || math.Abs(gb[0]-12*coef) > 1e-12 {
+		t.Fatalf("clipped grads %v %v", ga, gb)
+	}
 }

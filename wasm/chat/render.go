@@ -19,6 +19,11 @@ import (
 // An empty conversation is an error (the Jinja template fails on it too),
 // and so is any role other than system, user, assistant and tool, which the
 // Jinja template would drop without a word.
+//
+// Contents are inserted verbatim, as transformers does: "<|im_end|>" typed
+// by a user becomes the special token when the text is encoded, so a server
+// that must not let users open turns of their own should remove special
+// tokens from untrusted content first.
 func (t *Template) Render(msgs []Message, addGenerationPrompt bool) (string, error) {
 	if len(msgs) == 0 {
 		return "", errors.New("chat: no messages")

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strings"
 )
 
@@ -56,9 +55,31 @@ var qwenTemplate string
 
 const systemMarker = "{{DEFAULT_SYSTEM}}"
 
-// systemLiteral finds the default system prompt in the template's
-// no-tools branch.
-var systemLiteral = regexp.MustCompile(`\{\{- '<\|im_start\|>system\\n((?:[^'\\]|\\.)*)<\|im_end\|>\\n' \}\}`)
+// systemLiteral returns the default system prompt as written in the
+// template's no-tools branch, {{- '<|im_start|>system\nPROMPT<|im_end|>\n' }},
+// still escaped. (Hand-written: regexp would add 150 kB to the browser
+// module.)
+func systemLiteral(src string) (string, bool) {
+	const open, closing = `{{- '<|im_start|>system\n`, `<|im_end|>\n`
+	for rest := src; ; {
+		i := strings.Index(rest, open)
+		if i < 0 {
+			return "", false
+		}
+		rest = rest[i+len(open):]
+		end := 0
+		for end < len(rest) && rest[end] != '\'' {
+			if rest[end] == '\\' {
+				end++
+			}
+			end++
+		}
+		end = min(end, len(rest)) // a trailing backslash
+		if lit := rest[:end]; strings.HasSuffix(lit, closing) && strings.HasPrefix(rest[end:], "' }}") {
+			return strings.TrimSuffix(lit, closing), true
+		}
+	}
+}
 
 // Load reads dir/tokenizer_config.json; see Parse.
 func Load(dir string) (*Template, error) {
@@ -101,11 +122,11 @@ func Parse(tokenizerConfig []byte) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := systemLiteral.FindStringSubmatch(src)
-	if m == nil || src != strings.ReplaceAll(qwenTemplate, systemMarker, m[1]) {
+	lit, ok := systemLiteral(src)
+	if !ok || src != strings.ReplaceAll(qwenTemplate, systemMarker, lit) {
 		return nil, errors.New("chat: chat_template: not the Qwen2.5 ChatML template (the only one implemented)")
 	}
-	system, err := unquoteJinja(m[1])
+	system, err := unquoteJinja(lit)
 	if err != nil {
 		return nil, fmt.Errorf("chat: chat_template: default system prompt: %w", err)
 	}

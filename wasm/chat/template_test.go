@@ -124,6 +124,7 @@ func TestParseRejectsOtherTemplates(t *testing.T) {
 		"no template": `{}`,
 		"llama":       `{"chat_template": "{% for m in messages %}{{ m.content }}{% endfor %}"}`,
 		"edited":      `{"chat_template": ` + mustJSON(strings.Replace(qwenTemplate, "<|im_start|>assistant", "<|im_start|>bot", 1)) + `}`,
+		"cut short":   `{"chat_template": ` + mustJSON("{{- '<|im_start|>system\\n\\") + `}`,
 	} {
 		if _, err := Parse([]byte(cfg)); err == nil {
 			t.Errorf("%s: no error", name)

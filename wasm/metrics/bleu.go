@@ -3,6 +3,7 @@ package metrics
 import (
 	"encoding/json"
 	"math"
+	"slices"
 )
 
 // BLEUMaxOrder is the n-gram order of evaluate's bleu and of sacreBLEU.
@@ -70,23 +71,14 @@ type bleuStats struct {
 	refLen, transLen  int
 }
 
-// add counts one pair: clipped n-gram matches against the elementwise maximum
-// of the references' n-gram counts, and the shortest reference's length.
-func (st *bleuStats) add(pred []string, refs [][]string, ng *ngramCounter) {
-	shortest := len(refs[0])
-	for _, r := range refs[1:] {
-		shortest = min(shortest, len(r))
-	}
-	st.refLen += shortest
-	st.transLen += len(pred)
-	ng.reset()
-	for _, r := range refs {
-		ng.addRef(r)
-	}
-	m := ng.match(pred)
+// add counts one pair: its clipped matches, its length and its shortest
+// reference's length.
+func (st *bleuStats) add(predLen int, refLens []int, m [BLEUMaxOrder]int) {
+	st.refLen += slices.Min(refLens)
+	st.transLen += predLen
 	for n := 0; n < BLEUMaxOrder; n++ {
 		st.matches[n] += m[n]
-		if p := len(pred) - n; p > 0 {
+		if p := predLen - n; p > 0 {
 			st.possible[n] += p
 		}
 	}
@@ -137,17 +129,9 @@ func SentenceBLEU(prediction string, references []string) (*BLEU, error) {
 // predictions[i]). An empty corpus, like one whose predictions (or shortest
 // references) are all empty, gives ZeroDivisionError.
 func CorpusBLEU(predictions []string, references [][]string) (*BLEU, error) {
-	if err := checkCorpus(predictions, references); err != nil {
+	nmt, _, err := corpusBLEUStats(nil, predictions, references)
+	if err != nil {
 		return nil, err
 	}
-	var st bleuStats
-	ng := newNgramCounter()
-	for i, p := range predictions {
-		refs := make([][]string, len(references[i]))
-		for j, r := range references[i] {
-			refs[j] = Tokenize13a(r, false)
-		}
-		st.add(Tokenize13a(p, false), refs, ng)
-	}
-	return st.result()
+	return nmt.result()
 }

@@ -12,6 +12,7 @@ package metrics
 import (
 	"errors"
 	"fmt"
+	"sync"
 )
 
 var (
@@ -54,13 +55,15 @@ func Score(prediction string, references []string) (PairScores, error) {
 		return PairScores{}, ErrNoReferences
 	}
 	var s PairScores
-	s.Rouge = RougeScore(prediction, references, false)
-	s.RougeStemmed = RougeScore(prediction, references, true)
+	sc := getScratch()
+	defer scratchPool.Put(sc)
+	s.Rouge, s.RougeStemmed = rougeScores(prediction, references, sc.vocab, sc.rouge)
 	s.Squad = SquadScore(prediction, references)
-	b, err := SentenceBLEU(prediction, references)
+	nmt, sacre, _ := corpusBLEUStats(sc.ngrams, []string{prediction}, [][]string{references})
+	b, err := nmt.result()
 	s.BLEU = BLEUOutcome{b, err}
-	s.SacreBLEU, _ = SacreBLEUCorpus([]string{prediction}, [][]string{references})
-	s.SacreBLEUSentence, _ = SacreBLEUSentence(prediction, references)
+	s.SacreBLEU = sacre.score(false)
+	s.SacreBLEUSentence = sacre.score(true)
 	return s, nil
 }
 
@@ -74,17 +77,20 @@ func Corpus(predictions []string, references [][]string) (CorpusScores, error) {
 		return CorpusScores{}, ErrEmptyCorpus
 	}
 	var c CorpusScores
-	b, err := CorpusBLEU(predictions, references)
+	sc := getScratch()
+	defer scratchPool.Put(sc)
+	nmt, sacre, _ := corpusBLEUStats(sc.ngrams, predictions, references)
+	b, err := nmt.result()
 	c.BLEU = BLEUOutcome{b, err}
-	c.SacreBLEU, _ = SacreBLEUCorpus(predictions, references)
+	c.SacreBLEU = sacre.score(false)
 	var f1, em float64
 	var r, rs Rouge
 	for i, p := range predictions {
 		sq := SquadScore(p, references[i])
 		f1 += sq.F1
 		em += sq.ExactMatch
-		r = r.add(RougeScore(p, references[i], false))
-		rs = rs.add(RougeScore(p, references[i], true))
+		plain, stemmed := rougeScores(p, references[i], sc.vocab, sc.rouge)
+		r, rs = r.add(plain), rs.add(stemmed)
 	}
 	n := float64(len(predictions))
 	c.Squad = CorpusSquad{F1: 100 * f1 / n, ExactMatch: 100 * em / n}
@@ -113,3 +119,16 @@ func checkCorpus(predictions []string, references [][]string) error {
 	}
 	return nil
 }
+
+// scratch is the reusable working memory of one scoring call.
+type scratch struct {
+	vocab  *rougeVocab
+	rouge  *rougeScratch
+	ngrams *ngramCounter
+}
+
+var scratchPool = sync.Pool{New: func() any {
+	return &scratch{vocab: newRougeVocab(), rouge: newRougeScratch(256), ngrams: newNgramCounter()}
+}}
+
+func getScratch() *scratch { return scratchPool.Get().(*scratch) }

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"slices"
+	"strings"
 )
 
 // Rouge holds ROUGE F-measures as rouge_score 0.1.2 computes them.
@@ -84,19 +85,68 @@ type rougeText struct {
 	sents [][]int32 // ids split at the "\n" lines that hold tokens
 }
 
-type interner map[string]int32
+// rougeVocab interns the tokens of one pair, unstemmed and stemmed: each
+// distinct token is stemmed once.
+type rougeVocab struct {
+	raw, stemmed map[string]int32
+	stemOf       []int32           // stemmed id by raw id
+	stems        map[string]string // stems seen by earlier pairs too
+}
 
-func (in interner) text(text string, stem bool) rougeText {
-	toks, breaks := rougeTokenize(text, stem, nil)
-	ids := make([]int32, len(toks))
-	for i, t := range toks {
-		id, ok := in[t]
-		if !ok {
-			id = int32(len(in))
-			in[t] = id
-		}
-		ids[i] = id
+func newRougeVocab() *rougeVocab {
+	return &rougeVocab{raw: map[string]int32{}, stemmed: map[string]int32{}, stems: map[string]string{}}
+}
+
+// stem is stemASCII, remembered across the pairs scored with this vocab
+// (answers of one corpus share most of their words).
+func (v *rougeVocab) stem(t string) string {
+	if st, ok := v.stems[t]; ok {
+		return st
 	}
+	if len(v.stems) >= 1<<16 {
+		clear(v.stems)
+	}
+	st := stemASCII(t)
+	v.stems[strings.Clone(t)] = st
+	return st
+}
+
+func (v *rougeVocab) reset() {
+	clear(v.raw)
+	clear(v.stemmed)
+	v.stemOf = v.stemOf[:0]
+}
+
+// texts tokenizes text once and returns it unstemmed and stemmed.
+func (v *rougeVocab) texts(text string) (raw, stemmed rougeText) {
+	toks, breaks := rougeTokenize(text, false, nil)
+	raw.ids = make([]int32, len(toks))
+	stemmed.ids = make([]int32, len(toks))
+	for i, t := range toks {
+		id, ok := v.raw[t]
+		if !ok {
+			id = int32(len(v.raw))
+			v.raw[t] = id
+			st := t
+			if len(t) > 3 {
+				st = v.stem(t)
+			}
+			sid, ok := v.stemmed[st]
+			if !ok {
+				sid = int32(len(v.stemmed))
+				v.stemmed[st] = sid
+			}
+			v.stemOf = append(v.stemOf, sid)
+		}
+		raw.ids[i] = id
+		stemmed.ids[i] = v.stemOf[id]
+	}
+	raw.sents = splitAt(raw.ids, breaks)
+	stemmed.sents = splitAt(stemmed.ids, breaks)
+	return raw, stemmed
+}
+
+func splitAt(ids []int32, breaks []int) [][]int32 {
 	var sents [][]int32
 	prev := 0
 	for _, b := range append(breaks, len(ids)) {
@@ -105,25 +155,36 @@ func (in interner) text(text string, stem bool) rougeText {
 		}
 		prev = b
 	}
-	return rougeText{ids, sents}
+	return sents
 }
 
 // RougeScore is evaluate's rouge for one prediction: rouge_score's score
 // against one reference, and score_multi against several (for each type on
 // its own, the reference with the highest F, the first one on a tie).
 func RougeScore(prediction string, references []string, stem bool) Rouge {
-	in := interner{}
-	pred := in.text(prediction, stem)
-	refs := make([]rougeText, len(references))
-	for i, r := range references {
-		refs[i] = in.text(r, stem)
+	plain, stemmed := rougeScores(prediction, references, newRougeVocab(), nil)
+	if stem {
+		return stemmed
 	}
-	return rougeBest(pred, refs, len(in))
+	return plain
 }
 
-func rougeBest(pred rougeText, refs []rougeText, vocab int) Rouge {
+// rougeScores computes the unstemmed and the stemmed scores together,
+// reusing v and s (s may be nil).
+func rougeScores(prediction string, references []string, v *rougeVocab, s *rougeScratch) (plain, stemmed Rouge) {
+	v.reset()
+	pred, predS := v.texts(prediction)
+	refs := make([]rougeText, len(references))
+	refsS := make([]rougeText, len(references))
+	for i, r := range references {
+		refs[i], refsS[i] = v.texts(r)
+	}
+	s = s.fit(len(v.raw))
+	return rougeBest(pred, refs, s), rougeBest(predS, refsS, s)
+}
+
+func rougeBest(pred rougeText, refs []rougeText, s *rougeScratch) Rouge {
 	var best Rouge
-	s := newRougeScratch(vocab)
 	for i, ref := range refs {
 		r := Rouge{
 			Rouge1:    rougeN(ref.ids, pred.ids, 1, s),
@@ -161,56 +222,75 @@ func fmeasure(precision, recall float64) float64 {
 }
 
 type rougeScratch struct {
-	a, b       []uint64
-	prev, cur  []int32
-	table      []int32
-	cntR, cntC []int32
-	union      []bool
+	bigrams    keyTable // rouge2 counts
+	cntR, cntC []int32  // rougeLsum token counts, by token id
+	union      []bool   // rougeLsum LCS positions of one reference sentence
+	maskOf     []int32  // LCS match mask index, by token id
+	masks      []uint64 // LCS match masks
+	row, rows  []uint64 // LCS DP rows as bit vectors
 }
 
 func newRougeScratch(vocab int) *rougeScratch {
-	return &rougeScratch{cntR: make([]int32, vocab), cntC: make([]int32, vocab)}
+	return (*rougeScratch)(nil).fit(vocab)
 }
 
-// rougeN is _score_ngrams over n-gram Counters, for n of 1 or 2: sorted
-// n-gram keys merged instead of hashed.
-func rougeN(target, pred []int32, n int, s *rougeScratch) float64 {
-	s.a = ngramKeys(s.a[:0], target, n)
-	s.b = ngramKeys(s.b[:0], pred, n)
-	inter := 0
-	for i, j := 0, 0; i < len(s.a) && j < len(s.b); {
-		switch {
-		case s.a[i] < s.b[j]:
-			i++
-		case s.a[i] > s.b[j]:
-			j++
-		default:
-			k := s.a[i]
-			ci, cj := 0, 0
-			for ; i < len(s.a) && s.a[i] == k; i++ {
-				ci++
-			}
-			for ; j < len(s.b) && s.b[j] == k; j++ {
-				cj++
-			}
-			inter += min(ci, cj)
+// fit returns s (or a new scratch if nil) with room for vocab token ids. The
+// per-id arrays are all zero (maskOf all -1) between uses.
+func (s *rougeScratch) fit(vocab int) *rougeScratch {
+	if s == nil {
+		s = &rougeScratch{}
+	}
+	if len(s.cntR) < vocab {
+		n := max(vocab, 2*len(s.cntR))
+		s.cntR, s.cntC = make([]int32, n), make([]int32, n)
+		s.maskOf = make([]int32, n)
+		for i := range s.maskOf {
+			s.maskOf[i] = -1
 		}
 	}
-	precision := float64(inter) / float64(max(len(s.b), 1))
-	recall := float64(inter) / float64(max(len(s.a), 1))
+	return s
+}
+
+// rougeN is _score_ngrams over n-gram Counters, for n of 1 or 2: the
+// intersection is the sum over target n-grams of the smaller count.
+func rougeN(target, pred []int32, n int, s *rougeScratch) float64 {
+	inter := 0
+	if n == 1 {
+		for _, t := range pred {
+			s.cntC[t]++
+		}
+		for _, t := range target {
+			if s.cntC[t] > 0 {
+				s.cntC[t]--
+				inter++
+			}
+		}
+		for _, t := range pred {
+			s.cntC[t] = 0
+		}
+	} else {
+		t := &s.bigrams
+		t.reset(len(pred))
+		for i := 0; i+1 < len(pred); i++ {
+			t.count[t.insert(bigramKey(pred, i))]++
+		}
+		for i := 0; i+1 < len(target); i++ {
+			t.countOther(bigramKey(target, i))
+		}
+		t.foldOther()
+		for _, slot := range t.used {
+			inter += int(min(t.count[slot], t.best[slot]))
+		}
+	}
+	predCount, targetCount := max(len(pred)-n+1, 0), max(len(target)-n+1, 0)
+	precision := float64(inter) / float64(max(predCount, 1))
+	recall := float64(inter) / float64(max(targetCount, 1))
 	return fmeasure(precision, recall)
 }
 
-func ngramKeys(dst []uint64, ids []int32, n int) []uint64 {
-	for i := 0; i+n <= len(ids); i++ {
-		k := uint64(uint32(ids[i]))
-		if n == 2 {
-			k = k<<32 | uint64(uint32(ids[i+1]))
-		}
-		dst = append(dst, k)
-	}
-	slices.Sort(dst)
-	return dst
+// bigramKey packs ids[i], ids[i+1] into a nonzero key.
+func bigramKey(ids []int32, i int) uint64 {
+	return uint64(uint32(ids[i])+1)<<32 | uint64(uint32(ids[i+1])+1)
 }
 
 // rougeL is _score_lcs: the longest common subsequence over whole texts.
@@ -220,24 +300,6 @@ func rougeL(target, pred []int32, s *rougeScratch) float64 {
 	}
 	lcs := lcsLength(target, pred, s)
 	return fmeasure(float64(lcs)/float64(len(pred)), float64(lcs)/float64(len(target)))
-}
-
-func lcsLength(ref, can []int32, s *rougeScratch) int {
-	s.prev = slices.Grow(s.prev[:0], len(can)+1)[:len(can)+1]
-	s.cur = slices.Grow(s.cur[:0], len(can)+1)[:len(can)+1]
-	clear(s.prev)
-	s.cur[0] = 0
-	for _, r := range ref {
-		for j, c := range can {
-			if r == c {
-				s.cur[j+1] = s.prev[j] + 1
-			} else {
-				s.cur[j+1] = max(s.prev[j+1], s.cur[j])
-			}
-		}
-		s.prev, s.cur = s.cur, s.prev
-	}
-	return int(s.prev[len(can)])
 }
 
 // rougeLsum is _summary_level_lcs: for each reference sentence the union of
@@ -291,36 +353,4 @@ func rougeLsum(refSents, predSents [][]int32, s *rougeScratch) float64 {
 		}
 	}
 	return fmeasure(float64(hits)/float64(n), float64(hits)/float64(m))
-}
-
-// lcsMark sets s.union[i] for the positions i of ref on the LCS path that
-// rouge_score's _backtrack_norec picks (on a tie it moves up, not left).
-func lcsMark(ref, can []int32, s *rougeScratch) {
-	rows, cols := len(ref)+1, len(can)+1
-	s.table = slices.Grow(s.table[:0], rows*cols)[:rows*cols]
-	t := s.table
-	clear(t[:cols])
-	for i := 1; i < rows; i++ {
-		row, up := t[i*cols:(i+1)*cols], t[(i-1)*cols:i*cols]
-		row[0] = 0
-		for j := 1; j < cols; j++ {
-			if ref[i-1] == can[j-1] {
-				row[j] = up[j-1] + 1
-			} else {
-				row[j] = max(up[j], row[j-1])
-			}
-		}
-	}
-	for i, j := len(ref), len(can); i > 0 && j > 0; {
-		switch {
-		case ref[i-1] == can[j-1]:
-			s.union[i-1] = true
-			i--
-			j--
-		case t[i*cols+j-1] > t[(i-1)*cols+j]:
-			j--
-		default:
-			i--
-		}
-	}
 }

@@ -1,6 +1,9 @@
 package metrics
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // SacreBLEU is sacrebleu 2.x's BLEUScore as evaluate's sacrebleu returns it:
 // score and precisions in percent.
@@ -20,30 +23,24 @@ type sacreStats struct {
 	correct, totals [BLEUMaxOrder]int
 }
 
-// add counts one segment. Text goes through sacreBLEU's 13a, which
-// rstrip()s first; the reference length is the one closest to the
+// add counts one segment; its reference length is the one closest to the
 // hypothesis length, the shorter on a tie.
-func (st *sacreStats) add(hyp string, refs []string, ng *ngramCounter) {
-	h := Tokenize13a(hyp, true)
-	ng.reset()
+func (st *sacreStats) add(hypLen int, refLens []int, m [BLEUMaxOrder]int) {
 	closest, diff := -1, -1
-	for _, r := range refs {
-		toks := Tokenize13a(r, true)
-		ng.addRef(toks)
-		d := len(h) - len(toks)
+	for _, l := range refLens {
+		d := hypLen - l
 		if d < 0 {
 			d = -d
 		}
-		if diff == -1 || d < diff || (d == diff && len(toks) < closest) {
-			closest, diff = len(toks), d
+		if diff == -1 || d < diff || (d == diff && l < closest) {
+			closest, diff = l, d
 		}
 	}
-	st.sysLen += len(h)
+	st.sysLen += hypLen
 	st.refLen += closest
-	m := ng.match(h)
 	for n := 0; n < BLEUMaxOrder; n++ {
 		st.correct[n] += m[n]
-		if t := len(h) - n; t > 0 {
+		if t := hypLen - n; t > 0 {
 			st.totals[n] += t
 		}
 	}
@@ -53,8 +50,8 @@ func (st *sacreStats) add(hyp string, refs []string, ng *ngramCounter) {
 // Python's operation order.
 func (st *sacreStats) score(effectiveOrder bool) *SacreBLEU {
 	s := &SacreBLEU{
-		Counts:     st.correct[:],
-		Totals:     st.totals[:],
+		Counts:     slices.Clone(st.correct[:]),
+		Totals:     slices.Clone(st.totals[:]),
 		Precisions: make([]float64, BLEUMaxOrder),
 		SysLen:     st.sysLen,
 		RefLen:     st.refLen,
@@ -106,24 +103,19 @@ func (st *sacreStats) score(effectiveOrder bool) *SacreBLEU {
 // references[i] are the references of predictions[i]; pairs may have
 // different numbers of references, as sacreBLEU allows with None padding.
 func SacreBLEUCorpus(predictions []string, references [][]string) (*SacreBLEU, error) {
-	if err := checkCorpus(predictions, references); err != nil {
+	_, sacre, err := corpusBLEUStats(nil, predictions, references)
+	if err != nil {
 		return nil, err
 	}
-	var st sacreStats
-	ng := newNgramCounter()
-	for i, p := range predictions {
-		st.add(p, references[i], ng)
-	}
-	return st.score(false), nil
+	return sacre.score(false), nil
 }
 
 // SacreBLEUSentence is sacrebleu.sentence_bleu(prediction, references):
 // exp smoothing and effective order.
 func SacreBLEUSentence(prediction string, references []string) (*SacreBLEU, error) {
-	if len(references) == 0 {
-		return nil, ErrNoReferences
+	_, sacre, err := corpusBLEUStats(nil, []string{prediction}, [][]string{references})
+	if err != nil {
+		return nil, err
 	}
-	var st sacreStats
-	st.add(prediction, references, newNgramCounter())
-	return st.score(true), nil
+	return sacre.score(true), nil
 }

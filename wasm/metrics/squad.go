@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -20,15 +21,28 @@ type Squad struct {
 // words a/an/the (\b with Unicode word characters) by a space, and collapse
 // str.split() whitespace.
 func SquadNormalize(s string) string {
+	return strings.Join(squadTokens(s), " ")
+}
+
+// squadTokens is SquadNormalize(s).split(): the normalised text is its
+// tokens joined by single spaces, so comparing token lists is comparing texts.
+func squadTokens(s string) []string {
 	s = pyLower(s)
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		if !isASCIIPunct(s[i]) {
-			b.WriteByte(s[i])
-		}
+	first := 0
+	for first < len(s) && !isASCIIPunct(s[first]) {
+		first++
 	}
-	return strings.Join(pySplit(removeArticles(b.String())), " ")
+	if first < len(s) {
+		b := make([]byte, first, len(s))
+		copy(b, s)
+		for i := first; i < len(s); i++ {
+			if !isASCIIPunct(s[i]) {
+				b = append(b, s[i])
+			}
+		}
+		s = string(b)
+	}
+	return pySplit(removeArticles(s))
 }
 
 // isASCIIPunct is membership in Python's string.punctuation.
@@ -115,15 +129,14 @@ func squadF1(pred, ref []string) float64 {
 // maximum over references. When both sides normalise to nothing, F1 is 0
 // but exact match is 1, as in the reference.
 func SquadScore(prediction string, references []string) Squad {
-	p := SquadNormalize(prediction)
-	pt := pySplit(p)
+	pt := squadTokens(prediction)
 	var s Squad
 	for _, r := range references {
-		rn := SquadNormalize(r)
-		if rn == p {
+		rt := squadTokens(r)
+		if slices.Equal(pt, rt) {
 			s.ExactMatch = 1
 		}
-		s.F1 = max(s.F1, squadF1(pt, pySplit(rn)))
+		s.F1 = max(s.F1, squadF1(pt, rt))
 	}
 	s.EvaluateF1 = 100 * s.F1
 	s.EvaluateExactMatch = 100 * s.ExactMatch

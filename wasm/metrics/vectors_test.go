@@ -253,3 +253,18 @@ func sameTokens(a, b []string) bool {
 	}
 	return true
 }
+
+// TestNgramMapFallback scores the public pairs with the map-based n-gram
+// counter that pairs with huge vocabularies use, and expects the same BLEU.
+func TestNgramMapFallback(t *testing.T) {
+	v := loadVectors(t)
+	for _, p := range v.Pairs {
+		fast, fastErr := SentenceBLEU(p.Prediction, p.References)
+		ngramMaxVocab = 0
+		slow, slowErr := SentenceBLEU(p.Prediction, p.References)
+		ngramMaxVocab = 0xFFFF
+		if !reflect.DeepEqual(fast, slow) || (fastErr == nil) != (slowErr == nil) {
+			t.Errorf("%s: packed %+v %v, maps %+v %v", p.ID, fast, fastErr, slow, slowErr)
+		}
+	}
+}

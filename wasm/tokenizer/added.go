@@ -12,10 +12,10 @@ type addedToken struct {
 	id         int32
 	content    string
 	special    bool
-	lstrip     bool // swallow whitespace on the left
-	rstrip     bool // swallow whitespace on the right
+	lstrip     bool // swallow white space (Unicode White_Space, as tokenizers) on the left
+	rstrip     bool // swallow white space on the right
 	normalized bool // matched in the normalized text rather than the raw text
-	singleWord bool // only matched when not inside a word
+	singleWord bool // only matched when not inside a word (tokenizers honours it; transformers.js ignores it)
 }
 
 // matcher finds added tokens leftmost-longest, as both tokenizers'

@@ -7,14 +7,14 @@ import (
 	"medqa/wasm/tokenizer"
 )
 
-// The shipped files load, and the Instruct folder borrows the base
-// vocabulary but keeps its own end-of-sequence token.
+// The shipped files load (from both embeddings), and the Instruct folder
+// borrows the base vocabulary but keeps its own end-of-sequence token.
 func TestShippedTokenizers(t *testing.T) {
 	base, err := tokenizer.LoadFS(assets.Tokenizer, assets.TokenizerBase)
 	if err != nil {
 		t.Fatal(err)
 	}
-	inst, err := tokenizer.LoadFS(assets.Tokenizer, assets.TokenizerInstruct)
+	inst, err := tokenizer.LoadFS(assets.TokenizerCompact, assets.TokenizerInstruct)
 	if err != nil {
 		t.Fatal(err)
 	}

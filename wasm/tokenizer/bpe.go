@@ -2,9 +2,10 @@ package tokenizer
 
 import (
 	"container/heap"
+	"hash/maphash"
 	"math"
 	"strings"
-	"sync"
+	"sync/atomic"
 )
 
 // smallWord is the length up to which bpeWord rescans all pairs after each
@@ -103,33 +104,52 @@ func (h *mergeHeap) Pop() any {
 }
 
 // wordCache remembers the BPE of words seen before; natural text repeats
-// words so much that most words are a single map lookup.
+// words so much that most words are a single lookup. It is a fixed-size,
+// two-way hash table of atomic pointers: no lock, bounded memory, and a
+// collision merely evicts a word, which costs one BPE run if it recurs.
 type wordCache struct {
-	mu sync.Mutex
-	m  map[string][]int32
+	seed    maphash.Seed
+	entries []atomic.Pointer[cacheEntry]
 }
 
-// cacheLimit bounds the cache's memory (about 10 MB); when full it starts
-// over rather than tracking recency, which costs nothing on the hot path.
+type cacheEntry struct {
+	word string
+	ids  []int32
+}
+
 const (
-	cacheLimit   = 1 << 16
-	cacheMaxWord = 64
+	cacheSlots   = 1 << 16 // about 5 MB when full
+	cacheMaxWord = 64      // longer words are rare and would pin memory
 )
 
+func newWordCache() wordCache {
+	return wordCache{seed: maphash.MakeSeed(), entries: make([]atomic.Pointer[cacheEntry], cacheSlots)}
+}
+
+// slots returns the two places a word may live.
+func (c *wordCache) slots(w string) (uint64, uint64) {
+	h := maphash.String(c.seed, w)
+	return h & (cacheSlots - 1), (h >> 32) & (cacheSlots - 1)
+}
+
 func (c *wordCache) get(w string) ([]int32, bool) {
-	c.mu.Lock()
-	ids, ok := c.m[w]
-	c.mu.Unlock()
-	return ids, ok
+	a, b := c.slots(w)
+	if e := c.entries[a].Load(); e != nil && e.word == w {
+		return e.ids, true
+	}
+	if e := c.entries[b].Load(); e != nil && e.word == w {
+		return e.ids, true
+	}
+	return nil, false
 }
 
 func (c *wordCache) put(w string, ids []int32) {
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= cacheLimit {
-		c.m = make(map[string][]int32, 1024)
+	a, b := c.slots(w)
+	e := &cacheEntry{word: w, ids: ids}
+	if c.entries[a].Load() != nil && c.entries[b].Load() == nil {
+		a = b
 	}
-	c.m[w] = ids
-	c.mu.Unlock()
+	c.entries[a].Store(e)
 }
 
 // appendWord appends the tokens of one pre-token, through the cache.
@@ -138,7 +158,7 @@ func (t *Tokenizer) appendWord(dst []int32, w string) []int32 {
 	case len(w) == 1:
 		return append(dst, t.byteID[w[0]])
 	case t.ignoreMerges:
-		if id, ok := t.vocab[byteLevel([]byte(w))]; ok {
+		if id, ok := t.vocabMap()[byteLevel([]byte(w))]; ok {
 			return append(dst, id)
 		}
 	}

@@ -9,9 +9,11 @@ import (
 
 // build assembles a Tokenizer from the parsed vocabulary (byte-level
 // strings → id), merges in rank order and added tokens. where names the
-// added tokens' source for error messages.
+// added tokens' source for error messages. The Tokenizer does not keep
+// vocab, whose strings may point into the whole tokenizer.json text;
+// vocabMap rebuilds a map if TokenID ever needs one.
 func build(vocab map[string]int32, merges [][2]string, added []addedJSON, where string, nfc, ignoreMerges bool, cfg *configJSON) (*Tokenizer, error) {
-	t := &Tokenizer{vocab: vocab, nfc: nfc, ignoreMerges: ignoreMerges}
+	t := &Tokenizer{nfc: nfc, ignoreMerges: ignoreMerges, cache: newWordCache()}
 	if len(vocab) == 0 {
 		return nil, fmt.Errorf("tokenizer: the vocabulary is empty")
 	}
@@ -28,6 +30,9 @@ func build(vocab map[string]int32, merges [][2]string, added []addedJSON, where 
 		}
 		n = max(n, *a.ID+1)
 	}
+	if int(n) > len(vocab)+len(added) { // checked before allocating n of anything
+		return nil, fmt.Errorf("tokenizer: ids run to %d but there are only %d tokens (ids must be contiguous)", n-1, len(vocab)+len(added))
+	}
 
 	// Token bytes by id.
 	byID := make([]string, n)
@@ -39,10 +44,12 @@ func build(vocab map[string]int32, merges [][2]string, added []addedJSON, where 
 		byID[id], have[id] = tok, true
 	}
 	t.added = make([]*addedToken, n)
-	var raw, normd []*addedToken
 	for i, a := range added {
 		if a.Content == "" {
 			return nil, fmt.Errorf("tokenizer: %s[%d]: empty content", where, i)
+		}
+		if t.added[*a.ID] != nil {
+			return nil, fmt.Errorf("tokenizer: %s[%d]: id %d is already an added token", where, i, *a.ID)
 		}
 		tok := &addedToken{id: *a.ID, content: a.Content, special: a.Special, lstrip: a.Lstrip,
 			rstrip: a.Rstrip, singleWord: a.SingleWord, normalized: !a.Special}
@@ -51,19 +58,9 @@ func build(vocab map[string]int32, merges [][2]string, added []addedJSON, where 
 		}
 		t.added[tok.id] = tok
 		t.addedList = append(t.addedList, tok)
-		if tok.normalized && nfc {
-			// Matched in normalized text, so its content must be normalized too.
-			m := *tok
-			m.content = norm.NFC.String(m.content)
-			normd = append(normd, &m)
-		} else if tok.normalized {
-			normd = append(normd, tok)
-		} else {
-			raw = append(raw, tok)
-		}
 		have[tok.id] = true
 	}
-	t.raw, t.normd = newMatcher(raw), newMatcher(normd)
+	t.initAdded()
 	t.tokOff = make([]uint32, n+1)
 	buf := make([]byte, 0, 8*int(n))
 	for id := int32(0); id < n; id++ {
@@ -107,16 +104,44 @@ func build(vocab map[string]int32, merges [][2]string, added []addedJSON, where 
 	return t, nil
 }
 
+// initAdded builds the matchers for the added tokens.
+func (t *Tokenizer) initAdded() {
+	var raw, normd []*addedToken
+	for _, tok := range t.addedList {
+		switch {
+		case !tok.normalized:
+			raw = append(raw, tok)
+		case t.nfc:
+			// Matched in normalized text, so its content must be normalized too.
+			m := *tok
+			m.content = norm.NFC.String(m.content)
+			normd = append(normd, &m)
+		default:
+			normd = append(normd, tok)
+		}
+	}
+	t.raw, t.normd = newMatcher(raw), newMatcher(normd)
+}
+
+// lookup is TokenID with -1 for a missing token.
+func (t *Tokenizer) lookup(name string) int {
+	if id, ok := t.TokenID(name); ok {
+		return id
+	}
+	return -1
+}
+
+// initChatML finds the ChatML and end-of-text tokens by name.
+func (t *Tokenizer) initChatML() {
+	t.special.EndOfText = t.lookup("<|endoftext|>")
+	t.special.ImStart = t.lookup("<|im_start|>")
+	t.special.ImEnd = t.lookup("<|im_end|>")
+}
+
 // setSpecial reads the special tokens' roles from tokenizer_config.json.
 func (t *Tokenizer) setSpecial(cfg *configJSON) error {
-	lookup := func(name string) int {
-		if id, ok := t.TokenID(name); ok {
-			return id
-		}
-		return -1
-	}
-	t.special = Special{EOS: -1, PAD: -1, BOS: -1,
-		EndOfText: lookup("<|endoftext|>"), ImStart: lookup("<|im_start|>"), ImEnd: lookup("<|im_end|>")}
+	t.special = Special{EOS: -1, PAD: -1, BOS: -1}
+	t.initChatML()
 	for _, f := range []struct {
 		key string
 		raw json.RawMessage
@@ -129,7 +154,7 @@ func (t *Tokenizer) setSpecial(cfg *configJSON) error {
 		if name == "" {
 			continue
 		}
-		if *f.dst = lookup(name); *f.dst < 0 {
+		if *f.dst = t.lookup(name); *f.dst < 0 {
 			return fmt.Errorf("tokenizer_config.json: %s: %q is not a token", f.key, name)
 		}
 	}

@@ -16,9 +16,10 @@ import (
 	"strings"
 )
 
-// Load reads a tokenizer directory in Hugging Face layout: tokenizer.json
-// (or tokenizer.json.gz), else vocab.json + merges.txt; plus
-// tokenizer_config.json when present. See LoadFS.
+// Load reads a tokenizer directory in Hugging Face layout: the first of
+// tokenizer.bin (medqa's compact form, see MarshalBinary), tokenizer.json
+// and vocab.json + merges.txt, each also accepted gzipped (.gz) but the
+// last; plus tokenizer_config.json when present. See LoadFS.
 func Load(dir string) (*Tokenizer, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -32,7 +33,7 @@ func Load(dir string) (*Tokenizer, error) {
 	return t, nil
 }
 
-// LoadFS is Load on a file system, such as the embedded assets.FS. A
+// LoadFS is Load on a file system, such as the embedded assets.Tokenizer. A
 // directory that holds tokenizer_config.json but no vocabulary files
 // borrows them from its parent: that is how a model variant (Qwen2.5
 // Instruct) ships its own special tokens without a second copy of the
@@ -46,14 +47,20 @@ func LoadFS(fsys fs.FS, dir string) (*Tokenizer, error) {
 	if cfg != nil && !hasVocabulary(fsys, dir) && dir != "." && hasVocabulary(fsys, path.Dir(dir)) {
 		vocabDir = path.Dir(dir)
 	}
-	for _, name := range []string{"tokenizer.json", "tokenizer.json.gz"} {
-		p := path.Join(vocabDir, name)
+	for _, f := range []struct {
+		name  string
+		parse func(data, cfg []byte) (*Tokenizer, error)
+	}{
+		{"tokenizer.bin", ParseBinary}, {"tokenizer.bin.gz", ParseBinary},
+		{"tokenizer.json", Parse}, {"tokenizer.json.gz", Parse},
+	} {
+		p := path.Join(vocabDir, f.name)
 		data, err := readOptional(fsys, p)
 		if err != nil {
 			return nil, err
 		}
 		if data != nil {
-			t, err := Parse(data, cfg)
+			t, err := f.parse(data, cfg)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", p, err)
 			}
@@ -75,7 +82,7 @@ func LoadFS(fsys fs.FS, dir string) (*Tokenizer, error) {
 }
 
 func hasVocabulary(fsys fs.FS, dir string) bool {
-	for _, name := range []string{"tokenizer.json", "tokenizer.json.gz", "vocab.json"} {
+	for _, name := range []string{"tokenizer.bin", "tokenizer.bin.gz", "tokenizer.json", "tokenizer.json.gz", "vocab.json"} {
 		if _, err := fs.Stat(fsys, path.Join(dir, name)); err == nil {
 			return true
 		}
@@ -114,8 +121,7 @@ type fileJSON struct {
 	Decoder      json.RawMessage `json:"decoder"`
 	Model        struct {
 		Type                    string           `json:"type"`
-		Vocab                   map[string]int32 `json:"vocab"`
-		Merges                  json.RawMessage  `json:"merges"`
+		Vocab                   map[string]int32 `json:"-"` // see decodeTokenizerJSON
 		IgnoreMerges            bool             `json:"ignore_merges"`
 		ByteFallback            bool             `json:"byte_fallback"`
 		Dropout                 *float64         `json:"dropout"`
@@ -149,14 +155,11 @@ type configJSON struct {
 // optionally (nil), tokenizer_config.json.
 func Parse(tokenizerJSON, configJSONData []byte) (*Tokenizer, error) {
 	var f fileJSON
-	if err := json.Unmarshal(tokenizerJSON, &f); err != nil {
-		return nil, fmt.Errorf("tokenizer.json: %w", err)
-	}
-	if err := checkPipeline(&f); err != nil {
+	merges, err := decodeTokenizerJSON(tokenizerJSON, &f)
+	if err != nil {
 		return nil, err
 	}
-	merges, err := parseMergesJSON(f.Model.Merges)
-	if err != nil {
+	if err := checkPipeline(&f); err != nil {
 		return nil, err
 	}
 	nfc, err := parseNormalizer(f.Normalizer)
@@ -289,26 +292,4 @@ func checkPipeline(f *fileJSON) error {
 		return fmt.Errorf("tokenizer.json: model: subword prefixes and suffixes are not supported")
 	}
 	return nil
-}
-
-// parseMergesJSON accepts both layouts of model.merges: "a b" strings and
-// ["a", "b"] pairs.
-func parseMergesJSON(raw json.RawMessage) ([][2]string, error) {
-	var pairs [][2]string
-	if err := json.Unmarshal(raw, &pairs); err == nil {
-		return pairs, nil
-	}
-	var lines []string
-	if err := json.Unmarshal(raw, &lines); err != nil {
-		return nil, fmt.Errorf("tokenizer.json: model.merges: want strings or pairs of strings: %w", err)
-	}
-	pairs = make([][2]string, len(lines))
-	for i, l := range lines {
-		a, b, ok := strings.Cut(l, " ")
-		if !ok || strings.Contains(b, " ") {
-			return nil, fmt.Errorf("tokenizer.json: model.merges[%d]: want two tokens separated by one space, got %q", i, l)
-		}
-		pairs[i] = [2]string{a, b}
-	}
-	return pairs, nil
 }

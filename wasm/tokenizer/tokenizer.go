@@ -9,16 +9,19 @@
 package tokenizer
 
 import (
+	"sync"
+
 	"golang.org/x/text/unicode/norm"
 )
 
 // Tokenizer is immutable after loading except for its word cache, and safe
 // for concurrent use.
 type Tokenizer struct {
-	vocab        map[string]int32 // model tokens in byte-level form → id
-	tokBytes     []byte           // all tokens' raw bytes, back to back
-	tokOff       []uint32         // id → span of tokBytes; len = VocabSize()+1
-	added        []*addedToken    // by id; nil for model tokens
+	vocab        map[string]int32 // model tokens in byte-level form → id; see vocabMap
+	vocabOnce    sync.Once
+	tokBytes     []byte        // all tokens' raw bytes, back to back
+	tokOff       []uint32      // id → span of tokBytes; len = VocabSize()+1
+	added        []*addedToken // by id; nil for model tokens
 	addedList    []*addedToken
 	raw, normd   *matcher // added tokens matched before / after normalization
 	merges       mergeTable
@@ -54,7 +57,7 @@ func (t *Tokenizer) TokenID(tok string) (int, bool) {
 			return int(a.id), true
 		}
 	}
-	id, ok := t.vocab[tok]
+	id, ok := t.vocabMap()[tok]
 	return int(id), ok
 }
 
@@ -73,6 +76,20 @@ func (t *Tokenizer) Token(id int) (string, bool) {
 // that skip_special_tokens drops when decoding.
 func (t *Tokenizer) IsSpecial(id int) bool {
 	return id >= 0 && id < len(t.added) && t.added[id] != nil && t.added[id].special
+}
+
+// vocabMap returns the vocabulary by byte-level name, built on first use
+// since only TokenID and ignore_merges need it.
+func (t *Tokenizer) vocabMap() map[string]int32 {
+	t.vocabOnce.Do(func() {
+		t.vocab = make(map[string]int32, t.VocabSize())
+		for id := range t.VocabSize() {
+			if t.added[id] == nil {
+				t.vocab[byteLevel(t.bytesOf(int32(id)))] = int32(id)
+			}
+		}
+	})
+	return t.vocab
 }
 
 func (t *Tokenizer) bytesOf(id int32) []byte { return t.tokBytes[t.tokOff[id]:t.tokOff[id+1]] }

@@ -1,0 +1,85 @@
+// Package auth guards the admin side: the admin password (kept only as a bcrypt hash),
+// sessions in HttpOnly SameSite=Strict cookies, CSRF tokens, origin checks and per-client
+// rate limits.
+package auth
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// HashFile is the file under the data directory that holds the admin password's hash.
+const HashFile = "admin.bcrypt"
+
+// loadHash returns the bcrypt hash of the admin password: of password when it is given
+// (MEDQA_ADMIN_PASSWORD), else the stored one, else that of a new random password, which is
+// stored as a hash and written once to announce (never to the logs).
+func loadHash(dir, password string, cost int, announce io.Writer) ([]byte, error) {
+	if password != "" {
+		if len(password) < 8 {
+			return nil, errors.New("MEDQA_ADMIN_PASSWORD: must be at least 8 characters")
+		}
+		if len(password) > 72 {
+			return nil, errors.New("MEDQA_ADMIN_PASSWORD: bcrypt uses at most 72 bytes; choose a shorter one")
+		}
+		return bcrypt.GenerateFromPassword([]byte(password), cost)
+	}
+	path := filepath.Join(dir, HashFile)
+	h, err := os.ReadFile(path)
+	if err == nil {
+		h = []byte(strings.TrimSpace(string(h)))
+		if _, err := bcrypt.Cost(h); err != nil {
+			return nil, fmt.Errorf("%s: not a bcrypt hash (%v); delete it to generate a new password", path, err)
+		}
+		return h, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	raw := make([]byte, 18)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	pw := base64.RawURLEncoding.EncodeToString(raw)
+	h, err = bcrypt.GenerateFromPassword([]byte(pw), cost)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeAtomic(path, append(h, '\n')); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(announce, "\nmedqa: generated admin password (shown only this once; its hash is in %s):\n\n    %s\n\n", path, pw)
+	return h, nil
+}
+
+func writeAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

@@ -1,0 +1,186 @@
+// Command backend is medqa's server: `go run ./backend [flags]`. It serves the chat
+// (websocket and OpenAI-compatible API), the admin API for training runs, health and
+// metrics, until SIGINT/SIGTERM, then shuts down gracefully.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"medqa/backend/auth"
+	"medqa/backend/engine"
+	"medqa/backend/runs"
+	"medqa/backend/server"
+)
+
+type flags struct {
+	model, adapter, addr, data, trainer, static, origins, logFormat, tlsCert, tlsKey string
+	requireLogin                                                                     bool
+	grace                                                                            time.Duration
+	eng                                                                              engine.Config
+}
+
+func parseFlags(args []string) (flags, error) {
+	var f flags
+	fs := flag.NewFlagSet("backend", flag.ContinueOnError)
+	fs.StringVar(&f.model, "model", "", "model directory to serve: Hugging Face Qwen2 (base or merged) or a medqa int8/int4 directory (default: the last activated model, else the embedded default model)")
+	fs.StringVar(&f.adapter, "adapter", "", "PEFT adapter directory applied on top of --model")
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&f.data, "data", "data", "data directory: run store (medqa.db), run artifacts (runs/<id>/), admin password hash")
+	fs.StringVar(&f.trainer, "trainer", "", `command that runs the trainer CLI (default: "bin/trainer" if built, else "go run ./trainer")`)
+	fs.StringVar(&f.static, "static", "assets", "directory served at /static/")
+	fs.StringVar(&f.origins, "origins", "", "comma-separated extra browser origins allowed (e.g. https://medqa.example.org)")
+	fs.BoolVar(&f.requireLogin, "require-login", false, "chat needs an admin session too (default: chat is public, rate-limited per client)")
+	fs.DurationVar(&f.grace, "grace", 30*time.Second, "shutdown grace period for streams and the trainer's checkpoint")
+	fs.StringVar(&f.logFormat, "log", "text", "log format: text or json")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (with --tls-key); cookies become Secure")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key")
+	fs.IntVar(&f.eng.MaxBatch, "max-batch", 8, "requests decoded together")
+	fs.IntVar(&f.eng.MaxQueue, "max-queue", 64, "requests waiting for a slot before 429")
+	fs.IntVar(&f.eng.MaxPromptTokens, "max-prompt-tokens", 2048, "longest prompt accepted")
+	fs.IntVar(&f.eng.MaxNewTokens, "max-new-tokens", 1024, "largest max_tokens accepted")
+	fs.IntVar(&f.eng.DefaultNewTokens, "default-new-tokens", 512, "max_tokens when a request leaves it out")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return f, errors.New("--tls-cert and --tls-key go together")
+	}
+	if f.adapter != "" && f.model == "" {
+		return f, errors.New("--adapter needs --model (the base it adapts)")
+	}
+	return f, nil
+}
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "backend:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	f, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, nil)
+	if f.logFormat == "json" {
+		h = slog.NewJSONHandler(os.Stderr, nil)
+	}
+	log := slog.New(h)
+	slog.SetDefault(log)
+
+	if err := os.MkdirAll(f.data, 0o755); err != nil {
+		return err
+	}
+	// Read the password, then drop it from the environment so trainer children never see it.
+	pw := os.Getenv("MEDQA_ADMIN_PASSWORD")
+	os.Unsetenv("MEDQA_ADMIN_PASSWORD")
+	au, err := auth.New(auth.Config{Dir: f.data, Password: pw, Announce: os.Stderr})
+	if err != nil {
+		return err
+	}
+
+	rm, err := runs.Open(runs.Options{Dir: f.data, Launcher: runs.Local{Command: trainerCommand(f.trainer)}, Logger: log})
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	bundle, err := startModel(ctx, f, rm)
+	if err != nil {
+		rm.Shutdown(context.Background())
+		return err
+	}
+	eng := engine.New(f.eng, &bundle)
+
+	var static fs.FS
+	if fi, err := os.Stat(f.static); err == nil && fi.IsDir() {
+		static = os.DirFS(f.static)
+	}
+	var origins []string
+	for _, o := range strings.Split(f.origins, ",") {
+		if o = strings.TrimSpace(strings.ToLower(o)); o != "" {
+			origins = append(origins, strings.TrimSuffix(o, "/"))
+		}
+	}
+	srv := server.New(server.Options{
+		Engine: eng, Auth: au, Runs: rm, LoadModel: loadModel, Static: static, Logger: log,
+		AllowedOrigins: origins, RequireLogin: f.requireLogin,
+		// Pages: the web package's handler goes here once it lands.
+	})
+	hs := srv.HTTPServer(f.addr)
+	serveErr := make(chan error, 1)
+	go func() {
+		if f.tlsCert != "" {
+			serveErr <- hs.ListenAndServeTLS(f.tlsCert, f.tlsKey)
+		} else {
+			serveErr <- hs.ListenAndServe()
+		}
+	}()
+	scheme := "http"
+	if f.tlsCert != "" {
+		scheme = "https"
+	}
+	log.Info("medqa serving", "url", scheme+"://"+f.addr, "model", bundle.Name, "data", f.data, "require_login", f.requireLogin)
+
+	select {
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			srv.Shutdown(context.Background(), nil)
+			return err
+		}
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", f.grace)
+	sctx, cancel := context.WithTimeout(context.Background(), f.grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx, hs); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// trainerCommand is the configured command, else a built trainer, else `go run`.
+func trainerCommand(flagValue string) []string {
+	if flagValue != "" {
+		return strings.Fields(flagValue)
+	}
+	if fi, err := os.Stat(filepath.Join("bin", "trainer")); err == nil && !fi.IsDir() {
+		return []string{filepath.Join("bin", "trainer")}
+	}
+	return []string{"go", "run", "./trainer"}
+}
+
+// startModel loads --model, else the model last activated from the admin page, else the
+// embedded default.
+func startModel(ctx context.Context, f flags, rm *runs.Manager) (engine.Bundle, error) {
+	if f.model != "" {
+		return loadModel(ctx, filepath.Base(filepath.Clean(f.model)), f.model, f.adapter)
+	}
+	if m, ok, err := rm.Active(); err == nil && ok {
+		b, err := loadModel(ctx, m.Name(), m.Path, m.Adapter)
+		if err == nil {
+			return b, nil
+		}
+		slog.Error("the last activated model does not load; using the default", "model", m.Name(), "err", err)
+	}
+	return loadModel(ctx, "medqa-default", defaultModelDir, "")
+}

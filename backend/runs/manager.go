@@ -1,0 +1,545 @@
+// Package runs launches training runs and their follow-up pipeline (evaluate → merge →
+// quantize) one at a time through a Launcher, keeps runs, events and models in SQLite,
+// and fans events out to subscribers.
+package runs
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Options configures Open.
+type Options struct {
+	Dir       string        // data directory: medqa.db and runs/<id>/
+	Launcher  Launcher      //
+	KillAfter time.Duration // after asking a trainer to stop, kill it if it has not exited; 0: 2 min
+	Logger    *slog.Logger
+}
+
+// StateError says a run is not in a state that allows the action (HTTP 409).
+type StateError struct{ Msg string }
+
+func (e *StateError) Error() string { return e.Msg }
+
+// Manager owns the run store and the one running trainer.
+type Manager struct {
+	opt Options
+	st  *store
+	log *slog.Logger
+
+	mu       sync.Mutex
+	cur      *running
+	subs     map[int64]map[chan Event]struct{}
+	watchers []func(Event)
+	stopping bool
+
+	wake chan struct{}
+	quit chan struct{}
+	done chan struct{}
+}
+
+type running struct {
+	id        int64
+	proc      Process
+	cancel    bool // the admin asked to cancel
+	metrics   Metrics
+	killTimer *time.Timer
+}
+
+// Open opens (or creates) the store under opt.Dir, marks runs left running by a previous
+// process as interrupted, and starts the scheduler.
+func Open(opt Options) (*Manager, error) {
+	if opt.KillAfter == 0 {
+		opt.KillAfter = 2 * time.Minute
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(filepath.Join(opt.Dir, "runs"), 0o755); err != nil {
+		return nil, err
+	}
+	st, err := openStore(opt.Dir)
+	if err != nil {
+		return nil, err
+	}
+	n, err := st.recover()
+	if err != nil {
+		st.close()
+		return nil, err
+	}
+	m := &Manager{opt: opt, st: st, log: opt.Logger, subs: map[int64]map[chan Event]struct{}{},
+		wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	if n > 0 {
+		m.log.Warn("runs interrupted by the last shutdown; resume them from the admin page", "count", n)
+	}
+	go m.loop()
+	return m, nil
+}
+
+func (m *Manager) runDir(id int64) string {
+	return filepath.Join(m.opt.Dir, "runs", strconv.FormatInt(id, 10))
+}
+
+func (m *Manager) poke() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Submit validates cfg (a ValidationError names each bad field) and queues a run.
+func (m *Manager) Submit(cfg Config) (Run, error) {
+	if err := cfg.Normalize(); err != nil {
+		return Run{}, err
+	}
+	id, err := m.st.create(cfg, m.runDir)
+	if err != nil {
+		return Run{}, err
+	}
+	m.note(id, "train", StatusQueued)
+	m.poke()
+	return m.st.get(id)
+}
+
+// List returns every run, newest first.
+func (m *Manager) List() ([]Run, error) { return m.st.list() }
+
+// Get returns a run with its checkpoints.
+func (m *Manager) Get(id int64) (Run, error) {
+	r, err := m.st.get(id)
+	if err != nil {
+		return r, err
+	}
+	evs, err := m.st.events(id, 0)
+	if err != nil {
+		return r, err
+	}
+	for _, ev := range evs {
+		if ev.Type == EventCheckpoint && ev.Path != "" && !slices.Contains(r.Checkpoints, ev.Path) {
+			r.Checkpoints = append(r.Checkpoints, ev.Path)
+		}
+	}
+	return r, nil
+}
+
+// Events returns a run's events after sequence number after.
+func (m *Manager) Events(id, after int64) ([]Event, error) {
+	if _, err := m.st.get(id); err != nil {
+		return nil, err
+	}
+	return m.st.events(id, after)
+}
+
+// Cancel stops a run: a queued one at once; a running one is asked to checkpoint and exit
+// (and killed if it has not after KillAfter).
+func (m *Manager) Cancel(id int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cur != nil && m.cur.id == id {
+		if m.cur.cancel {
+			return nil
+		}
+		m.cur.cancel = true
+		m.st.setStatus(id, StatusCancelling, "", StatusRunning)
+		m.interruptLocked()
+		return nil
+	}
+	ok, err := m.st.setStatus(id, StatusCancelled, "", StatusQueued)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		r, err := m.st.get(id)
+		if err != nil {
+			return err
+		}
+		return &StateError{fmt.Sprintf("run %d is %s; only queued or running runs can be cancelled", id, r.Status)}
+	}
+	go m.note(id, "", StatusCancelled)
+	return nil
+}
+
+// interruptLocked signals the current trainer and arms the kill timer.
+func (m *Manager) interruptLocked() {
+	c := m.cur
+	if c.proc == nil {
+		return // not launched yet; execute checks c.cancel right after launching
+	}
+	if err := c.proc.Interrupt(); err != nil {
+		m.log.Warn("interrupting trainer", "run", c.id, "err", err)
+	}
+	if c.killTimer == nil {
+		p := c.proc
+		c.killTimer = time.AfterFunc(m.opt.KillAfter, func() {
+			m.log.Warn("trainer did not exit after interrupt; killing it", "run", c.id)
+			p.Kill()
+		})
+	}
+}
+
+// Resume queues a cancelled, interrupted or failed run again; training continues from its
+// last checkpoint (--resume), a later stage starts over.
+func (m *Manager) Resume(id int64) error {
+	ok, err := m.st.setStatus(id, StatusQueued, "", StatusCancelled, StatusInterrupted, StatusFailed)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		r, err := m.st.get(id)
+		if err != nil {
+			return err
+		}
+		return &StateError{fmt.Sprintf("run %d is %s; only cancelled, interrupted or failed runs can be resumed", id, r.Status)}
+	}
+	if err := m.st.setResume(id, true); err != nil {
+		return err
+	}
+	m.note(id, "", StatusQueued+" (resume)")
+	m.poke()
+	return nil
+}
+
+// Subscribe returns the run's stored events and a channel of later ones (which may repeat
+// some of the stored ones: skip seq <= the last one seen). The channel is closed if the
+// subscriber falls too far behind; it can subscribe again. Call stop when done.
+func (m *Manager) Subscribe(id int64) (backlog []Event, live <-chan Event, stop func(), err error) {
+	if _, err := m.st.get(id); err != nil {
+		return nil, nil, nil, err
+	}
+	ch := make(chan Event, 256)
+	m.mu.Lock()
+	if m.subs[id] == nil {
+		m.subs[id] = map[chan Event]struct{}{}
+	}
+	m.subs[id][ch] = struct{}{}
+	m.mu.Unlock()
+	stop = func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if _, ok := m.subs[id][ch]; ok {
+			delete(m.subs[id], ch)
+			close(ch)
+		}
+	}
+	backlog, err = m.st.events(id, 0)
+	if err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	return backlog, ch, stop, nil
+}
+
+// record stores an event of the run and hands it to subscribers.
+func (m *Manager) record(ev Event) {
+	ev.Time = time.Now().UTC()
+	m.mu.Lock()
+	met := Metrics{}
+	if m.cur != nil && m.cur.id == ev.RunID {
+		updateMetrics(&m.cur.metrics, ev)
+		met = m.cur.metrics
+	} else if r, err := m.st.get(ev.RunID); err == nil {
+		met = r.Metrics
+	}
+	m.mu.Unlock()
+	if err := m.st.appendEvent(&ev, met); err != nil {
+		m.log.Error("storing a run event", "run", ev.RunID, "err", err)
+		return
+	}
+	m.mu.Lock()
+	for ch := range m.subs[ev.RunID] {
+		select {
+		case ch <- ev:
+		default: // too slow: drop it rather than stall training
+			delete(m.subs[ev.RunID], ch)
+			close(ch)
+		}
+	}
+	watchers := m.watchers
+	m.mu.Unlock()
+	for _, w := range watchers {
+		w(ev)
+	}
+}
+
+// Watch calls fn with every event stored from now on (metrics); fn must not block.
+func (m *Manager) Watch(fn func(Event)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.watchers = append(slices.Clone(m.watchers), fn)
+}
+
+// Running says which run holds the trainer now, if any.
+func (m *Manager) Running() (int64, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cur == nil {
+		return 0, false
+	}
+	return m.cur.id, true
+}
+
+// note records the server's own status event for a run.
+func (m *Manager) note(id int64, stage, msg string) {
+	m.record(Event{RunID: id, Stage: stage, Type: EventStatus, Message: msg})
+}
+
+func updateMetrics(met *Metrics, ev Event) {
+	if ev.Step != nil {
+		met.Step = *ev.Step
+	}
+	set := func(dst **float64, v *float64) {
+		if v != nil {
+			x := *v
+			*dst = &x
+		}
+	}
+	set(&met.Loss, ev.Loss)
+	set(&met.TokensPerS, ev.TokensPerS)
+	set(&met.EtaS, ev.EtaS)
+	set(&met.ValLoss, ev.ValLoss)
+	set(&met.ValPPL, ev.ValPPL)
+	if ev.ValLoss != nil && (met.BestValLoss == nil || *ev.ValLoss < *met.BestValLoss) {
+		set(&met.BestValLoss, ev.ValLoss)
+	}
+}
+
+// Models lists the servable models runs have produced.
+func (m *Manager) Models() ([]Model, error) { return m.st.models() }
+
+// Model returns one model by id.
+func (m *Manager) Model(id int64) (Model, error) {
+	ms, err := m.st.models()
+	if err != nil {
+		return Model{}, err
+	}
+	for _, x := range ms {
+		if x.ID == id {
+			return x, nil
+		}
+	}
+	return Model{}, ErrNotFound
+}
+
+// SetActive records the model in service, so a restart serves it again.
+func (m *Manager) SetActive(id int64) error {
+	return m.st.setSetting("active_model", strconv.FormatInt(id, 10))
+}
+
+// Active is the model last activated, if any.
+func (m *Manager) Active() (Model, bool, error) {
+	ms, err := m.st.models()
+	if err != nil {
+		return Model{}, false, err
+	}
+	for _, x := range ms {
+		if x.Active {
+			return x, true, nil
+		}
+	}
+	return Model{}, false, nil
+}
+
+// Shutdown stops scheduling, asks a running trainer to checkpoint and exit (the run is
+// then interrupted, resumable), waits for it within ctx (then kills it) and closes the store.
+func (m *Manager) Shutdown(ctx context.Context) error {
+	m.mu.Lock()
+	if m.stopping {
+		m.mu.Unlock()
+		return nil
+	}
+	m.stopping = true
+	close(m.quit)
+	if m.cur != nil {
+		m.interruptLocked()
+	}
+	m.mu.Unlock()
+	var err error
+	select {
+	case <-m.done:
+	case <-ctx.Done():
+		m.mu.Lock()
+		if m.cur != nil && m.cur.proc != nil {
+			m.cur.proc.Kill()
+		}
+		m.mu.Unlock()
+		<-m.done
+		err = errors.New("runs: trainer killed: it did not checkpoint within the grace period")
+	}
+	return errors.Join(err, m.st.close())
+}
+
+func (m *Manager) loop() {
+	defer close(m.done)
+	for {
+		select {
+		case <-m.quit:
+			return
+		default:
+		}
+		r, err := m.st.nextQueued()
+		if errors.Is(err, ErrNotFound) {
+			select {
+			case <-m.wake:
+			case <-m.quit:
+				return
+			}
+			continue
+		}
+		if err != nil {
+			m.log.Error("reading the run queue", "err", err)
+			select {
+			case <-time.After(time.Second):
+			case <-m.quit:
+				return
+			}
+			continue
+		}
+		m.execute(r)
+	}
+}
+
+// execute runs r's stages from where it stands.
+func (m *Manager) execute(r Run) {
+	m.mu.Lock()
+	if m.stopping {
+		m.mu.Unlock()
+		return
+	}
+	m.cur = &running{id: r.ID, metrics: r.Metrics}
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		if m.cur.killTimer != nil {
+			m.cur.killTimer.Stop()
+		}
+		m.cur = nil
+		m.mu.Unlock()
+	}()
+
+	stages := r.Config.stages()
+	start := 0
+	if r.Resume {
+		start = max(0, slices.Index(stages, r.Stage))
+	}
+	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
+		m.fail(r.ID, r.Stage, err.Error())
+		return
+	}
+	for i := start; i < len(stages); i++ {
+		status, msg := m.runStage(r, stages[i], r.Resume && stages[i] == "train")
+		if status != StatusSucceeded {
+			if _, err := m.st.setStatus(r.ID, status, msg); err != nil {
+				m.log.Error("storing run status", "run", r.ID, "err", err)
+			}
+			m.note(r.ID, stages[i], status+msgSuffix(msg))
+			return
+		}
+	}
+	m.st.setResume(r.ID, false)
+	m.st.setStatus(r.ID, StatusSucceeded, "")
+	m.note(r.ID, stages[len(stages)-1], StatusSucceeded)
+}
+
+func msgSuffix(msg string) string {
+	if msg == "" {
+		return ""
+	}
+	return ": " + msg
+}
+
+func (m *Manager) fail(id int64, stage, msg string) {
+	m.st.setStatus(id, StatusFailed, msg)
+	m.note(id, stage, StatusFailed+": "+msg)
+}
+
+// runStage runs one trainer invocation to its end and says how the run stands.
+func (m *Manager) runStage(r Run, stage string, resume bool) (status, msg string) {
+	if err := m.st.startStage(r.ID, stage, stage == "train"); err != nil {
+		return StatusFailed, err.Error()
+	}
+	m.note(r.ID, stage, StatusRunning+" "+stage)
+	logf, err := os.OpenFile(filepath.Join(r.Dir, "trainer.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return StatusFailed, err.Error()
+	}
+	defer logf.Close()
+	proc, err := m.opt.Launcher.Launch(context.Background(), Spec{RunID: r.ID, Stage: stage, Args: r.Config.Args(stage, r.Dir, resume), Dir: r.Dir, Log: logf})
+	if err != nil {
+		return StatusFailed, err.Error()
+	}
+	m.mu.Lock()
+	m.cur.proc = proc
+	if m.cur.cancel || m.stopping {
+		m.interruptLocked()
+	}
+	m.mu.Unlock()
+
+	var lastErr string
+	sc := bufio.NewScanner(proc.Events())
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		ev := parseLine(sc.Bytes())
+		ev.RunID, ev.Stage = r.ID, stage
+		if ev.Type == EventError {
+			lastErr = ev.Message
+		}
+		m.record(ev)
+	}
+	werr := proc.Wait()
+
+	m.mu.Lock()
+	cancelled, stopping := m.cur.cancel, m.stopping
+	m.cur.proc = nil
+	m.mu.Unlock()
+	switch {
+	case cancelled:
+		return StatusCancelled, ""
+	case stopping:
+		return StatusInterrupted, "the server stopped during this run"
+	case werr != nil || lastErr != "":
+		if lastErr == "" {
+			lastErr = fmt.Sprintf("trainer %s: %v (see %s)", stage, werr, filepath.Join(r.Dir, "trainer.log"))
+		}
+		return StatusFailed, lastErr
+	}
+	if err := m.recordArtifacts(r, stage); err != nil {
+		return StatusFailed, err.Error()
+	}
+	return StatusSucceeded, ""
+}
+
+// recordArtifacts registers the servable models a finished stage produced.
+func (m *Manager) recordArtifacts(r Run, stage string) error {
+	c := r.Config
+	var mod Model
+	switch {
+	case stage == "merge":
+		mod = Model{RunID: r.ID, Kind: "merged", Path: filepath.Join(r.Dir, "merged")}
+	case stage == "quantize":
+		mod = Model{RunID: r.ID, Kind: quantDir(c.QuantizeBits), Path: filepath.Join(r.Dir, quantDir(c.QuantizeBits))}
+	case stage == "train" && !c.Full:
+		mod = Model{RunID: r.ID, Kind: "adapter", Path: c.BaseModel, Adapter: filepath.Join(r.Dir, "adapter")}
+	default:
+		return nil
+	}
+	produced := mod.Path
+	if mod.Adapter != "" {
+		produced = mod.Adapter
+	}
+	if _, err := os.Stat(produced); err != nil {
+		return fmt.Errorf("%s finished but %s is missing", stage, produced)
+	}
+	return m.st.addModel(mod)
+}

@@ -1,0 +1,323 @@
+package runs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"medqa/backend/runs/faketrainer"
+)
+
+const crashServerEnv = "MEDQA_TEST_CRASH_SERVER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(faketrainer.EnvVar) != "" {
+		os.Exit(faketrainer.Main())
+	}
+	if dir := os.Getenv(crashServerEnv); dir != "" {
+		crashServer(dir) // never returns: killed by the test
+	}
+	os.Exit(m.Run())
+}
+
+func fakeLauncher(extraEnv ...string) Launcher {
+	return Local{Command: []string{os.Args[0]}, Env: append([]string{faketrainer.EnvVar + "=1"}, extraEnv...)}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func testConfig(t *testing.T, steps int) Config {
+	base, data := t.TempDir(), t.TempDir()
+	return Config{BaseModel: base, Data: data, MaxSteps: steps}
+}
+
+func open(t *testing.T, dir string, l Launcher) *Manager {
+	m, err := Open(Options{Dir: dir, Launcher: l, KillAfter: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func status(t *testing.T, m *Manager, id int64) string {
+	r, err := m.Get(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Status
+}
+
+func stepsOf(evs []Event) []int64 {
+	var s []int64
+	for _, e := range evs {
+		if e.Type == EventStep {
+			s = append(s, *e.Step)
+		}
+	}
+	return s
+}
+
+func TestValidationNamesFields(t *testing.T) {
+	m := open(t, t.TempDir(), fakeLauncher())
+	defer m.Shutdown(context.Background())
+	neg := -0.1
+	_, err := m.Submit(Config{Data: "/nonexistent", LR: 2, Epochs: 1, MaxSteps: 3, LoRADropout: &neg,
+		TargetModules: []string{"q_proj", "v-proj;rm"}, Pipeline: []string{"quantize", "evaluate"}, QuantizeBits: 3})
+	var ve ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("got %v, want a ValidationError", err)
+	}
+	for _, f := range []string{"base_model", "data", "lr", "max_steps", "lora_dropout", "target_modules[1]", "pipeline[1]", "quantize_bits"} {
+		if !strings.Contains(err.Error(), f+":") {
+			t.Errorf("error %q does not name %s", err, f)
+		}
+	}
+	if runs, _ := m.List(); len(runs) != 0 {
+		t.Fatal("an invalid run was stored")
+	}
+}
+
+func TestArgsFollowTrainerFlags(t *testing.T) {
+	c := Config{BaseModel: "/m", Data: "/d", MaxSteps: 7}
+	c.BaseModel, c.Data = t.TempDir(), t.TempDir()
+	if err := c.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(c.Args("train", "/r", true), " ")
+	want := fmt.Sprintf("train --model %s --data %s --out /r --lr 0.0002 --batch-size 8 --grad-accum 1 --max-length 512 --seed 42 --max-steps 7 --lora-r 16 --lora-alpha 32 --lora-dropout 0.05 --target-modules all-linear --resume", c.BaseModel, c.Data)
+	if got != want {
+		t.Fatalf("train args\n got %s\nwant %s", got, want)
+	}
+	if got := strings.Join(c.Args("quantize", "/r", false), " "); got != "quantize --model /r/merged --out /r/int8 --bits 8" {
+		t.Fatalf("quantize args: %s", got)
+	}
+}
+
+func TestLifeCycleCancelResumeFinish(t *testing.T) {
+	dir := t.TempDir()
+	m := open(t, dir, fakeLauncher(faketrainer.StepEnv+"=10ms"))
+	defer m.Shutdown(context.Background())
+	r, err := m.Submit(testConfig(t, 30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	backlog, live, stop, err := m.Subscribe(r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	// Follow the events until step 7, then cancel.
+	var seen []Event
+	seen = append(seen, backlog...)
+	for len(stepsOf(seen)) < 7 {
+		seen = append(seen, <-live)
+	}
+	if err := m.Cancel(r.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "cancelled", func() bool { return status(t, m, r.ID) == StatusCancelled })
+	evs, _ := m.Events(r.ID, 0)
+	var ckpt int64 = -1
+	for _, e := range evs {
+		if e.Type == EventCheckpoint {
+			ckpt = *e.Step
+		}
+	}
+	if ckpt < 7 {
+		t.Fatalf("cancel did not checkpoint at the current step (last checkpoint %d)", ckpt)
+	}
+	if err := m.Cancel(r.ID); err == nil {
+		t.Fatal("cancelling a cancelled run succeeded")
+	}
+
+	if err := m.Resume(r.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "succeeded", func() bool { return status(t, m, r.ID) == StatusSucceeded })
+	got, _ := m.Get(r.ID)
+	evs, _ = m.Events(r.ID, 0)
+	steps := stepsOf(evs)
+	// Steps run 1..k, then the resumed trainer continues from the checkpoint: k is the
+	// checkpoint, so every step 1..30 appears exactly once.
+	for i, s := range steps {
+		if s != int64(i+1) {
+			t.Fatalf("steps %v: not 1..30 exactly once across cancel and resume", steps)
+		}
+	}
+	if len(steps) != 30 || got.Metrics.Step != 30 || *got.Metrics.Loss != faketrainer.Loss(30) || got.Attempts != 2 {
+		t.Fatalf("after finish: %d steps, metrics %+v, attempts %d", len(steps), got.Metrics, got.Attempts)
+	}
+	for i, e := range evs {
+		if e.Seq != int64(i+1) {
+			t.Fatalf("event %d has seq %d", i, e.Seq)
+		}
+	}
+	var stages []string
+	for _, e := range evs {
+		if e.Type == EventDone {
+			stages = append(stages, e.Stage)
+		}
+	}
+	if strings.Join(stages, ",") != "train,evaluate,merge,quantize" {
+		t.Fatalf("pipeline stages done: %v", stages)
+	}
+	models, _ := m.Models()
+	kinds := map[string]Model{}
+	for _, x := range models {
+		kinds[x.Kind] = x
+	}
+	if kinds["merged"].Path != filepath.Join(got.Dir, "merged") || kinds["int8"].Path != filepath.Join(got.Dir, "int8") || kinds["adapter"].Adapter != filepath.Join(got.Dir, "adapter") {
+		t.Fatalf("models %+v", models)
+	}
+	if err := m.SetActive(kinds["merged"].ID); err != nil {
+		t.Fatal(err)
+	}
+	if a, ok, _ := m.Active(); !ok || a.ID != kinds["merged"].ID {
+		t.Fatalf("active model %+v %v", a, ok)
+	}
+	if len(got.Checkpoints) == 0 {
+		t.Fatal("no checkpoints listed")
+	}
+}
+
+func TestOneRunAtATimeAndQueuedCancel(t *testing.T) {
+	m := open(t, t.TempDir(), fakeLauncher(faketrainer.StepEnv+"=5ms"))
+	defer m.Shutdown(context.Background())
+	cfg := testConfig(t, 20)
+	cfg.Pipeline = []string{}
+	a, _ := m.Submit(cfg)
+	b, _ := m.Submit(cfg)
+	c, _ := m.Submit(cfg)
+	if err := m.Cancel(c.ID); err != nil || status(t, m, c.ID) != StatusCancelled {
+		t.Fatalf("cancel a queued run: %v", err)
+	}
+	waitFor(t, "a running", func() bool { return status(t, m, a.ID) == StatusRunning })
+	if s := status(t, m, b.ID); s != StatusQueued {
+		t.Fatalf("second run is %s while the first runs", s)
+	}
+	waitFor(t, "b done", func() bool { return status(t, m, b.ID) == StatusSucceeded })
+	ra, _ := m.Get(a.ID)
+	rb, _ := m.Get(b.ID)
+	if ra.Status != StatusSucceeded || rb.StartedAt.Before(*ra.FinishedAt) {
+		t.Fatalf("runs overlapped: a %+v, b %+v", ra, rb)
+	}
+	if s := status(t, m, c.ID); s != StatusCancelled {
+		t.Fatalf("cancelled queued run ran: %s", s)
+	}
+}
+
+func TestFailedRunReportsTrainerError(t *testing.T) {
+	m := open(t, t.TempDir(), fakeLauncher(faketrainer.StepEnv+"=1ms", faketrainer.FailEnv+"=4"))
+	defer m.Shutdown(context.Background())
+	r, _ := m.Submit(testConfig(t, 10))
+	waitFor(t, "failed", func() bool { return status(t, m, r.ID) == StatusFailed })
+	got, _ := m.Get(r.ID)
+	if got.Error != "fake failure at step 4" {
+		t.Fatalf("error %q", got.Error)
+	}
+	if err := m.Resume(r.ID); err != nil {
+		t.Fatalf("failed runs are resumable: %v", err)
+	}
+}
+
+func TestShutdownInterruptsAndResumeAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	m := open(t, dir, fakeLauncher(faketrainer.StepEnv+"=10ms"))
+	cfg := testConfig(t, 25)
+	cfg.Pipeline = []string{}
+	r, _ := m.Submit(cfg)
+	waitFor(t, "some steps", func() bool { g, _ := m.Get(r.ID); return g.Metrics.Step >= 3 })
+	if err := m.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	m2 := open(t, dir, fakeLauncher(faketrainer.StepEnv+"=1ms"))
+	defer m2.Shutdown(context.Background())
+	if s := status(t, m2, r.ID); s != StatusInterrupted {
+		t.Fatalf("after shutdown: %s, want interrupted", s)
+	}
+	if err := m2.Resume(r.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "succeeded", func() bool { return status(t, m2, r.ID) == StatusSucceeded })
+	evs, _ := m2.Events(r.ID, 0)
+	if s := stepsOf(evs); len(s) != 25 || s[24] != 25 {
+		t.Fatalf("steps after resume: %v", s)
+	}
+}
+
+// crashServer is a stand-in server process: it opens the store, starts a long run and
+// waits to be killed with SIGKILL.
+func crashServer(dir string) {
+	base, _ := os.MkdirTemp("", "base")
+	m, err := Open(Options{Dir: dir, Launcher: fakeLauncher(faketrainer.StepEnv + "=5ms")})
+	if err != nil {
+		panic(err)
+	}
+	if _, err := m.Submit(Config{BaseModel: base, Data: base, MaxSteps: 100000, Pipeline: []string{}}); err != nil {
+		panic(err)
+	}
+	select {}
+}
+
+func TestCrashDuringRunLeavesStoreConsistent(t *testing.T) {
+	dir := t.TempDir()
+	srv := exec.Command(os.Args[0], "-test.run=^$")
+	srv.Env = append(os.Environ(), crashServerEnv+"="+dir)
+	srv.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "medqa.db")+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	waitFor(t, "the crash server's run to make progress", func() bool {
+		var n int
+		db.QueryRow(`SELECT COUNT(*) FROM events WHERE run_id = 1`).Scan(&n)
+		return n >= 20
+	})
+	srv.Process.Kill() // SIGKILL: no cleanup at all, mid-write for all we know
+	srv.Wait()
+	db.Close()
+	// The orphaned trainer dies of SIGPIPE at its next event; give it a few steps.
+	time.Sleep(50 * time.Millisecond)
+
+	m := open(t, dir, fakeLauncher(faketrainer.StepEnv+"=1ms"))
+	defer m.Shutdown(context.Background())
+	var check string
+	if err := m.st.db.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
+		t.Fatalf("integrity_check: %q %v", check, err)
+	}
+	r, err := m.Get(1)
+	if err != nil || r.Status != StatusInterrupted {
+		t.Fatalf("after the crash: %+v %v; want interrupted", r.Status, err)
+	}
+	evs, err := m.Events(1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range evs {
+		if e.Seq != int64(i+1) {
+			t.Fatalf("event %d has seq %d: events lost or duplicated", i, e.Seq)
+		}
+	}
+	if r.Metrics.Step == 0 || r.Metrics.Step != stepsOf(evs)[len(stepsOf(evs))-1] {
+		t.Fatalf("metrics %+v disagree with the stored events", r.Metrics)
+	}
+}

@@ -1,0 +1,65 @@
+package server
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"medqa/backend/engine"
+)
+
+// failure is an error as both protocols report it: an HTTP status and a stable code (the
+// websocket error frame's "code", the OpenAI error's "type").
+type failure struct {
+	status int
+	code   string
+	msg    string
+	retry  time.Duration // > 0: when to try again (Retry-After)
+}
+
+var errRateLimited = errors.New("too many requests from this client")
+
+func classify(err error, retry time.Duration) failure {
+	var ie *engine.InputError
+	switch {
+	case errors.As(err, &ie):
+		return failure{http.StatusBadRequest, "bad_request", ie.Error(), 0}
+	case errors.Is(err, engine.ErrQueueFull):
+		return failure{http.StatusTooManyRequests, "queue_full", "the server is busy: queue full, try again shortly", time.Second}
+	case errors.Is(err, errRateLimited):
+		return failure{http.StatusTooManyRequests, "rate_limited", err.Error(), retry}
+	case errors.Is(err, engine.ErrNoModel):
+		return failure{http.StatusServiceUnavailable, "no_model", "no model is loaded", 0}
+	case errors.Is(err, engine.ErrClosed):
+		return failure{http.StatusServiceUnavailable, "shutting_down", "the server is shutting down", 5 * time.Second}
+	default:
+		return failure{http.StatusInternalServerError, "internal", err.Error(), 0}
+	}
+}
+
+func (f failure) retrySeconds() int { return int(math.Ceil(f.retry.Seconds())) }
+
+// writeHTTP answers with the OpenAI error shape.
+func (f failure) writeHTTP(w http.ResponseWriter) {
+	if f.retry > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(f.retrySeconds()))
+	}
+	writeJSON(w, f.status, map[string]any{"error": map[string]any{"message": f.msg, "type": f.code, "code": f.code}})
+}
+
+// refuse records a refusal and answers it.
+func (s *Server) refuse(w http.ResponseWriter, err error, retry time.Duration) {
+	f := classify(err, retry)
+	s.met.refused.WithLabelValues(f.code).Inc()
+	f.writeHTTP(w)
+}
+
+// rateLimit takes one ask from the client's budget.
+func (s *Server) rateLimit(r *http.Request) (time.Duration, error) {
+	if ok, wait := s.opt.ChatLimiter.Allow(clientKey(r)); !ok {
+		return wait, errRateLimited
+	}
+	return 0, nil
+}

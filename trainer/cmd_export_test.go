@@ -1,0 +1,155 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"medqa/trainer/eval"
+	"medqa/trainer/qwen2"
+	"medqa/trainer/torch"
+)
+
+// exportModel writes a small random model with Qwen2.5's vocabulary and
+// Q8_0-friendly widths.
+func exportModel(t *testing.T) string {
+	t.Helper()
+	c := qwen2.Config{ModelType: "qwen2", HiddenSize: 32, IntermediateSize: 64, NumHiddenLayers: 1,
+		NumAttentionHeads: 2, NumKeyValueHeads: 1, VocabSize: 151936, MaxPositionEmbeddings: 1024,
+		RMSNormEps: 1e-6, RopeTheta: 1e6, TieWordEmbeddings: true, HiddenAct: "silu"}
+	m, err := qwen2.NewRandom(c, 3, torch.Float32, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	dir := filepath.Join(t.TempDir(), "model")
+	if err := m.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func exportSplit(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	row := func(id, qtype, q, a string) string {
+		b, _ := json.Marshal(map[string]any{"id": id, "question": q, "answer": a, "qtype": qtype, "source": "GARD",
+			"messages": []map[string]string{{"role": "user", "content": q}, {"role": "assistant", "content": a}}})
+		return string(b) + "\n"
+	}
+	test := row("t-1", "information", "What is glaucoma?", "A group of eye diseases that damage the optic nerve.") +
+		row("t-2", "causes", "What causes anemia?", "Too few red blood cells.")
+	os.WriteFile(filepath.Join(dir, "test.jsonl"), []byte(test), 0o644)
+	os.WriteFile(filepath.Join(dir, "validation.jsonl"), []byte(test), 0o644)
+	return dir
+}
+
+// runQuiet runs a verb with stdout captured and stderr discarded.
+func runQuiet(t *testing.T, run func([]string) error, args ...string) (string, error) {
+	t.Helper()
+	t.Setenv("OMP_WAIT_POLICY", "passive") // no re-exec of the test binary
+	out, err := os.CreateTemp(t.TempDir(), "stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	devnull, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	stdout, stderr := os.Stdout, os.Stderr
+	os.Stdout, os.Stderr = out, devnull
+	err = run(args)
+	os.Stdout, os.Stderr = stdout, stderr
+	devnull.Close()
+	out.Close()
+	raw, _ := os.ReadFile(out.Name())
+	return string(raw), err
+}
+
+// quantize → export → eval (two models side by side) through the verbs.
+func TestQuantizeExportEvalVerbs(t *testing.T) {
+	model, split := exportModel(t), exportSplit(t)
+	work := t.TempDir()
+	q8 := filepath.Join(work, "q8")
+	out, err := runQuiet(t, runQuantize, "--model", model, "--out", q8, "--bits", "8", "--data", split, "--limit", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var qr quantizeReport
+	if err := json.Unmarshal([]byte(out), &qr); err != nil {
+		t.Fatalf("quantize stdout %q: %v", out, err)
+	}
+	if qr.Bits != 8 || qr.PPLSource == nil || qr.PPLQuantized == nil || qr.PPLRows != 2 || qr.PPLSplit != "validation" ||
+		qr.QuantBytes <= 0 || qr.SizeRatioF32 > 0.3 || qr.MaxErrOverScale > 0.5+1e-5 {
+		t.Errorf("quantize report %+v", qr)
+	}
+	if d := 100 * (*qr.PPLQuantized - *qr.PPLSource) / *qr.PPLSource; *qr.PPLDeltaPct != d {
+		t.Errorf("ppl_delta_pct %g, from the two perplexities %g", *qr.PPLDeltaPct, d)
+	}
+
+	g := filepath.Join(work, "m.gguf")
+	if out, err = runQuiet(t, runExport, "--model", model, "--out", g, "--type", "f16"); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(g); err != nil || !strings.Contains(out, `"F16":8`) || !strings.Contains(out, `"tokens":151936`) {
+		t.Errorf("export: %v, stdout %s", err, out)
+	} else if !strings.Contains(out, `"bytes":`+itoa64(fi.Size())) {
+		t.Errorf("export summary %s, file %d bytes", out, fi.Size())
+	}
+
+	rep := filepath.Join(work, "report")
+	out, err = runQuiet(t, runEval, "--model", model, "--compare-model", q8, "--compare-label", "int8", "--data", split,
+		"--max-new-tokens", "3", "--batch-size", "2", "--out", rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r eval.Report
+	raw, err := os.ReadFile(filepath.Join(rep, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Models) != 2 || r.Models[1].Label != "int8" || len(r.Examples) != 2 || r.Settings.Decoding != "greedy" ||
+		r.Models[0].Overall.Perplexity == nil || len(r.Examples[0].Outputs) != 2 {
+		t.Errorf("report: %d models %+v, %d examples", len(r.Models), r.Models, len(r.Examples))
+	}
+	if !strings.Contains(out, "model: n=2 F1") || !strings.Contains(out, "int8: n=2 F1") {
+		t.Errorf("eval stdout %q", out)
+	}
+	if _, err := os.Stat(filepath.Join(rep, "report.html")); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestExportVerbsRefuseBadInput(t *testing.T) {
+	model, split := exportModel(t), exportSplit(t)
+	nonEmpty := t.TempDir()
+	os.WriteFile(filepath.Join(nonEmpty, "x"), nil, 0o644)
+	for _, tc := range []struct {
+		name string
+		run  func([]string) error
+		args []string
+		want string
+	}{
+		{"quantize needs out", runQuantize, []string{"--model", model}, "--out"},
+		{"quantize bits", runQuantize, []string{"--model", model, "--out", filepath.Join(t.TempDir(), "q"), "--bits", "3"}, "bits must be 8 or 4"},
+		{"quantize non-empty out", runQuantize, []string{"--model", model, "--out", nonEmpty}, "not empty"},
+		{"export type", runExport, []string{"--model", model, "--out", filepath.Join(t.TempDir(), "x.gguf"), "--type", "q4_0"}, "f32, f16 or q8_0"},
+		{"eval missing split", runEval, []string{"--model", model, "--data", split, "--split", "train", "--out", filepath.Join(t.TempDir(), "r")}, "train.jsonl"},
+		{"eval missing adapter", runEval, []string{"--model", model, "--adapter", filepath.Join(split, "nope"), "--data", split, "--out", filepath.Join(t.TempDir(), "r")}, "nope"},
+		{"eval compare adapter alone", runEval, []string{"--model", model, "--compare-adapter", "x", "--data", split, "--out", "r"}, "--compare-model"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := runQuiet(t, tc.run, tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func itoa64(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// captureVerbStdout runs fn with stdout redirected and returns what it printed.
+func captureVerbStdout(t *testing.T, fn func() error) (string, error) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stdout
+	os.Stdout = w
+	done := make(chan []byte)
+	go func() { b, _ := io.ReadAll(r); done <- b }()
+	err = fn()
+	w.Close()
+	os.Stdout = old
+	return string(<-done), err
+}
+
+func TestLogitsVerbMatchesTransformers(t *testing.T) {
+	dir := filepath.Join(sharedDirForModelVerbs(t), "data", "tiny-qwen2")
+	var ref struct {
+		Sequences [][]int64     `json:"sequences"`
+		Logits    [][][]float64 `json:"logits"`
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, "reference_logits.json"))
+	if err := json.Unmarshal(raw, &ref); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, id := range ref.Sequences[1] {
+		ids = append(ids, strconv.FormatInt(id, 10))
+	}
+	out, err := captureVerbStdout(t, func() error {
+		return runLogits([]string{"--model", dir, "--ids", strings.Join(ids, ",")})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ Logits [][]float64 }
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	if len(got.Logits) != len(ref.Logits[1]) {
+		t.Fatalf("%d rows, want %d", len(got.Logits), len(ref.Logits[1]))
+	}
+	for i, row := range ref.Logits[1] {
+		for j, want := range row {
+			if d := math.Abs(got.Logits[i][j] - want); !(d <= 1e-4) {
+				t.Fatalf("logit [%d][%d] = %v, transformers %v", i, j, got.Logits[i][j], want)
+			}
+		}
+	}
+	if _, err := captureVerbStdout(t, func() error { return runLogits([]string{"--model", dir, "--ids", "1,x"}) }); err == nil || !strings.Contains(err.Error(), `item 2 ("x")`) {
+		t.Fatalf("bad id: %v", err)
+	}
+	if _, err := captureVerbStdout(t, func() error { return runLogits([]string{"--model", dir, "--ids", "1,12"}) }); err == nil || !strings.Contains(err.Error(), "position 1") {
+		t.Fatalf("out-of-vocabulary id: %v", err)
+	}
+}
+
+// sharedDirForModelVerbs finds ../shared beside the repository root; CI must have it.
+func sharedDirForModelVerbs(t *testing.T) string {
+	t.Helper()
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the package directory")
+		}
+		dir = parent
+	}
+	shared := filepath.Join(filepath.Dir(dir), "shared")
+	if _, err := os.Stat(shared); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("shared data missing at %s", shared)
+		}
+		t.Skipf("shared data missing at %s", shared)
+	}
+	return shared
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"medqa/trainer/lora"
+	"medqa/trainer/qwen2"
+	"medqa/trainer/torch"
+)
+
+func mergeBase(t *testing.T, hidden int) string {
+	t.Helper()
+	c := qwen2.Config{ModelType: "qwen2", HiddenSize: hidden, IntermediateSize: 48, NumHiddenLayers: 2,
+		NumAttentionHeads: 4, NumKeyValueHeads: 2, VocabSize: 64, MaxPositionEmbeddings: 64,
+		RMSNormEps: 1e-6, RopeTheta: 10000, HiddenAct: "silu"} // untied head
+	m, err := qwen2.NewRandom(c, 4, torch.Float32, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	dir := filepath.Join(t.TempDir(), "base")
+	if err := m.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// loadWithAdapter returns the base model with a fresh adapter whose B is
+// random (a zero B would make merging a no-op and the test vacuous), saved to dir.
+func adapterFor(t *testing.T, base, dir string) *qwen2.Model {
+	t.Helper()
+	m, err := qwen2.Load(base, torch.Float32, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := lora.Config{R: 4, Alpha: 8, Dropout: 0.05, Targets: lora.Modules}
+	if err := lora.Attach(m, c, 1, torch.Float32); err != nil {
+		t.Fatal(err)
+	}
+	torch.ManualSeed(5)
+	torch.NoGrad(func() {
+		for _, p := range lora.Params(m) {
+			if p.IsB {
+				r := torch.Randn(nil, p.Tensor().Shape(), torch.Float32, torch.CPU)
+				r.MulScalar_(0.2)
+				p.Tensor().Copy_(r)
+				r.Close()
+			}
+		}
+	})
+	if err := lora.Save(dir, m, c); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func forward(t *testing.T, m *qwen2.Model) []float64 {
+	t.Helper()
+	var out []float64
+	torch.NoGrad(func() {
+		s := torch.NewScope()
+		defer s.Close()
+		ids := torch.FromSlice(s, []int64{3, 14, 15, 9, 26, 5, 35, 8, 63, 0}, 1, 10)
+		out = torch.ToSlice[float64](m.Forward(s, ids, nil))
+	})
+	return out
+}
+
+func TestMergeVerb(t *testing.T) {
+	base := mergeBase(t, 32)
+	adapter := filepath.Join(t.TempDir(), "adapter")
+	adapted := adapterFor(t, base, adapter)
+	defer adapted.Close()
+	want := forward(t, adapted)
+	plain, _ := qwen2.Load(base, torch.Float32, torch.CPU)
+	baseOut := forward(t, plain)
+	plain.Close()
+
+	out := filepath.Join(t.TempDir(), "merged")
+	if _, err := runVerbQuiet(t, runMerge, "--model", base, "--adapter", adapter, "--out", out); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("merged directory lacks %s", f)
+		}
+	}
+	var cfg map[string]any
+	raw, _ := os.ReadFile(filepath.Join(out, "config.json"))
+	json.Unmarshal(raw, &cfg)
+	if cfg["architectures"].([]any)[0] != "Qwen2ForCausalLM" || cfg["torch_dtype"] != "float32" {
+		t.Errorf("config.json: %v", cfg)
+	}
+	merged, err := qwen2.Load(out, torch.Float32, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer merged.Close()
+	got := forward(t, merged)
+	var d, moved float64
+	for i := range got {
+		d = max(d, math.Abs(got[i]-want[i]))
+		moved = max(moved, math.Abs(want[i]-baseOut[i]))
+	}
+	if moved < 1e-2 {
+		t.Fatalf("the adapter moves logits by only %g: vacuous", moved)
+	}
+	if d > 1e-4 {
+		t.Errorf("merged logits differ from base+adapter by %g (limit 1e-4)", d)
+	}
+
+	// bf16 output: smaller, and still a loadable model.
+	if _, err := runVerbQuiet(t, runMerge, "--model", base, "--adapter", adapter, "--out", out, "--dtype", "bf16"); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := qwen2.Load(out, torch.Float32, torch.CPU); err != nil {
+		t.Fatal(err)
+	} else {
+		m.Close()
+	}
+}
+
+func TestMergeRefusesWrongAdapter(t *testing.T) {
+	adapter := filepath.Join(t.TempDir(), "adapter")
+	adapterFor(t, mergeBase(t, 16), adapter).Close()
+	out := filepath.Join(t.TempDir(), "merged")
+	_, err := runVerbQuiet(t, runMerge, "--model", mergeBase(t, 32), "--adapter", adapter, "--out", out)
+	if err == nil || !strings.Contains(err.Error(), `tensor "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight" has shape [4 16], the model needs [4 32]`) {
+		t.Fatalf("adapter for another model: %v", err)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a failed merge left an output directory")
+	}
+}
+
+// TestMergedModelInPyTorch reads the merged directory with the PyTorch peer
+// (../shared/bench/torch_reference.py logits: its own safetensors reader and
+// Qwen2 forward in float64) and compares with medqa's base+adapter forward:
+// the merged files mean what the adapter meant, to an independent reader.
+func TestMergedModelInPyTorch(t *testing.T) {
+	script := filepath.Join(sharedDirForModelVerbs(t), "bench", "torch_reference.py")
+	if err := exec.Command("/usr/bin/python3", "-c", "import torch").Run(); err != nil {
+		t.Skipf("no python3-torch (%v): the Debian package python3-torch runs this check", err)
+	}
+	base := mergeBase(t, 32)
+	adapter := filepath.Join(t.TempDir(), "adapter")
+	adapted := adapterFor(t, base, adapter)
+	defer adapted.Close()
+	want := forward(t, adapted)
+	out := filepath.Join(t.TempDir(), "merged")
+	if _, err := runVerbQuiet(t, runMerge, "--model", base, "--adapter", adapter, "--out", out); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := exec.Command("/usr/bin/python3", script, "logits", "--model", out, "--ids", "3,14,15,9,26,5,35,8,63,0").Output()
+	if err != nil {
+		t.Fatalf("peer: %v", err)
+	}
+	var peer struct{ Logits [][]float64 }
+	if err := json.Unmarshal(raw, &peer); err != nil {
+		t.Fatal(err)
+	}
+	V := 64
+	var d float64
+	for p, row := range peer.Logits {
+		for v, x := range row {
+			d = max(d, math.Abs(x-want[p*V+v]))
+		}
+	}
+	if len(peer.Logits) != 10 || d > 1e-4 {
+		t.Errorf("PyTorch logits of the merged model differ from medqa's base+adapter by %g over %d rows", d, len(peer.Logits))
+	}
+}

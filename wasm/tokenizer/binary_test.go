@@ -1,0 +1,93 @@
+package tokenizer
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// equalTables compares everything a Tokenizer runs on.
+func equalTables(t *testing.T, a, b *Tokenizer) {
+	t.Helper()
+	if !slices.Equal(a.tokBytes, b.tokBytes) || !slices.Equal(a.tokOff, b.tokOff) || a.byteID != b.byteID ||
+		!slices.Equal(a.merges.all(), b.merges.all()) || a.special != b.special || a.nfc != b.nfc ||
+		a.cleanUp != b.cleanUp || a.ignoreMerges != b.ignoreMerges || len(a.addedList) != len(b.addedList) {
+		t.Fatal("tables differ")
+	}
+	for i := range a.addedList {
+		if *a.addedList[i] != *b.addedList[i] {
+			t.Fatalf("added token %d: %+v vs %+v", i, *a.addedList[i], *b.addedList[i])
+		}
+	}
+}
+
+func readGz(t *testing.T, path string) []byte {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// The shipped tokenizer.bin.gz is MarshalBinary of the shipped
+// tokenizer.json.gz, byte for byte: regenerate it with
+// `go run ./trainer tokenize --tokenizer DIR --save-binary FILE` when this fails.
+func TestShippedBinaryIsCurrent(t *testing.T) {
+	dir := filepath.Join(repoRoot(t), "assets", "tokenizer", "qwen2.5")
+	cfg, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromJSON, err := Parse(readGz(t, filepath.Join(dir, "tokenizer.json.gz")), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := fromJSON.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped := readGz(t, filepath.Join(dir, "tokenizer.bin.gz"))
+	if !bytes.Equal(shipped, want) {
+		t.Fatal("assets/tokenizer/qwen2.5/tokenizer.bin.gz is stale")
+	}
+	fromBin, err := ParseBinary(shipped, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalTables(t, fromJSON, fromBin)
+	// Without a config the binary's own special ids apply.
+	alone, err := ParseBinary(shipped, nil)
+	if err != nil || alone.special != fromJSON.special || alone.cleanUp != fromJSON.cleanUp {
+		t.Fatalf("binary alone: %+v, %v", alone.special, err)
+	}
+}
+
+func TestParseBinaryRejectsDamage(t *testing.T) {
+	good, err := qwen(t).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{
+		"empty":     nil,
+		"magic":     append([]byte("medqa-bpe 2\n"), good[12:]...),
+		"truncated": good[:len(good)/2],
+		"trailing":  append(slices.Clip(good), 0),
+	} {
+		if _, err := ParseBinary(data, nil); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}

@@ -1,0 +1,94 @@
+package web
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Run is one row of the runs table. JSON names follow the backend's /api/runs answers so the
+// Workers front can read them straight from the API.
+type Run struct {
+	ID        string    `json:"id"`
+	Status    string    `json:"status"` // queued, running, done, failed, cancelled, interrupted
+	CreatedAt time.Time `json:"created_at"`
+	Step      int       `json:"step"`
+	MaxSteps  int       `json:"max_steps"` // 0 when unknown yet
+	Loss      float64   `json:"loss"`      // latest training loss, 0 before the first step
+	ETA       float64   `json:"eta_s"`     // seconds, 0 when unknown
+	Model     string    `json:"model,omitempty"`
+	Active    bool      `json:"active,omitempty"` // this run's model is the one serving
+}
+
+// Progress is the finished fraction in [0, 1], or -1 when the total is unknown.
+func (r Run) Progress() float64 {
+	if r.MaxSteps <= 0 {
+		return -1
+	}
+	p := float64(r.Step) / float64(r.MaxSteps)
+	return min(max(p, 0), 1)
+}
+
+// Event is one line of the trainer's JSON event stream (see DESIGN.md: the field names are
+// fixed once and reused everywhere).
+type Event struct {
+	Type       string  `json:"type"` // start, step, eval, checkpoint, done, error, log
+	Step       int     `json:"step,omitempty"`
+	Epoch      float64 `json:"epoch,omitempty"`
+	Loss       float64 `json:"loss,omitempty"`
+	LR         float64 `json:"lr,omitempty"`
+	GradNorm   float64 `json:"grad_norm,omitempty"`
+	TokensPerS float64 `json:"tokens_per_s,omitempty"`
+	ElapsedS   float64 `json:"elapsed_s,omitempty"`
+	ETAS       float64 `json:"eta_s,omitempty"`
+	ValLoss    float64 `json:"val_loss,omitempty"`
+	ValPPL     float64 `json:"val_ppl,omitempty"`
+	Path       string  `json:"path,omitempty"`
+	Message    string  `json:"message,omitempty"`
+}
+
+// Artifact is a file a run produced (adapter, checkpoint, merged or quantized model, report).
+type Artifact struct {
+	Name  string `json:"name"`
+	Path  string `json:"path"`
+	Bytes int64  `json:"bytes"`
+}
+
+// RunDetail is everything the run page shows.
+type RunDetail struct {
+	Run
+	// Config is the exact configuration the run was started with, shown verbatim.
+	Config    json.RawMessage    `json:"config"`
+	Events    []Event            `json:"events"`
+	Metrics   map[string]float64 `json:"metrics,omitempty"` // latest evaluation metrics
+	Artifacts []Artifact         `json:"artifacts,omitempty"`
+	Logs      []string           `json:"logs,omitempty"` // most recent log lines, oldest first
+}
+
+// EvalReport is a run's evaluation: corpus metrics, per-qtype tables and the worst examples.
+type EvalReport struct {
+	RunID   string     `json:"run_id"`
+	Split   string     `json:"split"`
+	Columns []string   `json:"columns"` // metric names, in display order
+	Overall Scores     `json:"overall"`
+	QTypes  []QTypeRow `json:"qtypes"`
+	Worst   []Example  `json:"worst"`
+}
+
+// Scores maps a metric name from EvalReport.Columns to its value.
+type Scores map[string]float64
+
+// QTypeRow is one question type's line in the report.
+type QTypeRow struct {
+	QType  string `json:"qtype"`
+	N      int    `json:"n"`
+	Scores Scores `json:"scores"`
+}
+
+// Example is one scored test question.
+type Example struct {
+	QType      string  `json:"qtype"`
+	Question   string  `json:"question"`
+	Reference  string  `json:"reference"`
+	Prediction string  `json:"prediction"`
+	Score      float64 `json:"score"` // the metric the examples are ranked by (ROUGE-L)
+}
