@@ -29,7 +29,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: help deps-run deps-test deps-bench run test bench data templ wasm worker gpu-check
+.PHONY: help deps-run deps-test deps-bench run test bench data templ wasm worker gpu-check trainer screenshots
 help:
 	@echo "make run    install what is missing, then run medqa"
 	@echo "make test   install what is missing, then run every test"
@@ -48,8 +48,24 @@ deps-bench:
 	$(call apt_install,$(APT_BENCH))
 	@$(GO) mod download
 
-# Until the server lands, `make run` runs the data pipeline on the shipped data and prints its statistics.
-run: deps-run data
+# ADDR and DATA can be overridden: make run ADDR=0.0.0.0:8080 DATA=/var/lib/medqa
+ADDR ?= 127.0.0.1:8080
+DATA ?= data
+
+# Serves assets/model (the default model) at http://$(ADDR); prints the address and, on the first
+# start only, the generated admin password. Runs started from the admin page use bin/trainer.
+run: deps-run wasm trainer
+	$(GO) run ./backend --addr $(ADDR) --data $(DATA)
+
+trainer:
+	$(GO) build -o bin/trainer ./trainer
+
+# Refresh the committed screenshots (README) from the browser tests.
+screenshots: wasm
+	MEDQA_ARTIFACTS=$(CURDIR)/web/screenshots $(GO) test -count=1 ./web -run Browser
+	MEDQA_ARTIFACTS=$(CURDIR)/web/screenshots $(GO) test -count=1 ./backend -run 'E2E|RealTrainingPipeline'
+
+# The data pipeline on the shipped MedQuAD file, with its statistics.
 
 data:
 	$(GO) run ./trainer data --input files/medquad_qa.csv.gz --out data/splits

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -22,6 +23,7 @@ import (
 	"medqa/backend/engine"
 	"medqa/backend/runs"
 	"medqa/backend/server"
+	"medqa/trainer/torch"
 )
 
 type flags struct {
@@ -39,7 +41,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.StringVar(&f.data, "data", "data", "data directory: run store (medqa.db), run artifacts (runs/<id>/), admin password hash")
 	fs.StringVar(&f.trainer, "trainer", "", `command that runs the trainer CLI (default: "bin/trainer" if built, else "go run ./trainer")`)
-	fs.StringVar(&f.static, "static", "assets", "directory served at /static/")
+	fs.StringVar(&f.static, "static", "", "serve the pages' /static/ files from this directory instead of the embedded ones (for editing assets/web live)")
 	fs.StringVar(&f.origins, "origins", "", "comma-separated extra browser origins allowed (e.g. https://medqa.example.org)")
 	fs.BoolVar(&f.requireLogin, "require-login", false, "chat needs an admin session too (default: chat is public, rate-limited per client)")
 	fs.DurationVar(&f.grace, "grace", 30*time.Second, "shutdown grace period for streams and the trainer's checkpoint")
@@ -67,6 +69,7 @@ func parseFlags(args []string) (flags, error) {
 }
 
 func main() {
+	torch.ReexecWithOMPPassive() // libgomp reads OMP_WAIT_POLICY at load: passive waiting is 1.5–2x faster here
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "backend:", err)
 		os.Exit(1)
@@ -103,15 +106,25 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// Bind before loading the model, so a busy port fails at once.
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		rm.Shutdown(context.Background())
+		return err
+	}
 	bundle, err := startModel(ctx, f, rm)
 	if err != nil {
+		ln.Close()
 		rm.Shutdown(context.Background())
 		return err
 	}
 	eng := engine.New(f.eng, &bundle)
 
 	var static fs.FS
-	if fi, err := os.Stat(f.static); err == nil && fi.IsDir() {
+	if f.static != "" {
+		if fi, err := os.Stat(f.static); err != nil || !fi.IsDir() {
+			return fmt.Errorf("--static %s: not a directory", f.static)
+		}
 		static = os.DirFS(f.static)
 	}
 	var origins []string
@@ -121,24 +134,26 @@ func run(args []string) error {
 		}
 	}
 	srv := server.New(server.Options{
-		Engine: eng, Auth: au, Runs: rm, LoadModel: loadModel, Static: static, Logger: log,
+		Engine: eng, Auth: au, Runs: rm, LoadModel: loadModel, Logger: log,
 		AllowedOrigins: origins, RequireLogin: f.requireLogin,
-		// Pages: the web package's handler goes here once it lands.
+		Pages: pages(au, rm, eng, static, chatSettings(bundle.Name, bundle.Sampling, f.eng)),
 	})
 	hs := srv.HTTPServer(f.addr)
 	serveErr := make(chan error, 1)
 	go func() {
 		if f.tlsCert != "" {
-			serveErr <- hs.ListenAndServeTLS(f.tlsCert, f.tlsKey)
+			serveErr <- hs.ServeTLS(ln, f.tlsCert, f.tlsKey)
 		} else {
-			serveErr <- hs.ListenAndServe()
+			serveErr <- hs.Serve(ln)
 		}
 	}()
 	scheme := "http"
 	if f.tlsCert != "" {
 		scheme = "https"
 	}
-	log.Info("medqa serving", "url", scheme+"://"+f.addr, "model", bundle.Name, "data", f.data, "require_login", f.requireLogin)
+	url := scheme + "://" + ln.Addr().String()
+	log.Info("medqa serving", "url", url, "model", bundle.Name, "data", f.data, "require_login", f.requireLogin)
+	fmt.Fprintf(os.Stderr, "\nmedqa is serving %s at %s\n\n", bundle.Name, url)
 
 	select {
 	case err := <-serveErr:
@@ -170,7 +185,7 @@ func trainerCommand(flagValue string) []string {
 }
 
 // startModel loads --model, else the model last activated from the admin page, else the
-// embedded default.
+// default model.
 func startModel(ctx context.Context, f flags, rm *runs.Manager) (engine.Bundle, error) {
 	if f.model != "" {
 		return loadModel(ctx, filepath.Base(filepath.Clean(f.model)), f.model, f.adapter)
@@ -182,5 +197,5 @@ func startModel(ctx context.Context, f flags, rm *runs.Manager) (engine.Bundle, 
 		}
 		slog.Error("the last activated model does not load; using the default", "model", m.Name(), "err", err)
 	}
-	return loadModel(ctx, "medqa-default", defaultModelDir, "")
+	return loadDefaultModel(ctx)
 }

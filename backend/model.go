@@ -2,32 +2,34 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"time"
+	"os"
 
+	"medqa/assets"
 	"medqa/backend/engine"
-	"medqa/backend/engine/fakemodel"
 	"medqa/backend/server"
 )
 
-// defaultModelDir is the embedded default model (issue 9).
-const defaultModelDir = "assets/model"
+// loadModel turns a model directory (plus an optional PEFT adapter) into a servable bundle:
+// at start and when the admin page activates a model. See model_qwen2.go.
+var loadModel server.ModelLoader = loadQwen2
 
-// loadModel turns a model directory (plus an optional PEFT adapter) into a servable
-// bundle; activation from the admin API calls it too.
-//
-// ┌──────────────────────────────────────────────────────────────────────────────────────┐
-// │ LEAD: WIRE THE REAL MODEL HERE. Replace the body with an adapter file (model_qwen2.go) │
-// │ that loads trainer/qwen2 (+ LoRA / quantized weights), wasm/tokenizer and wasm/chat and │
-// │ returns engine.Bundle{Name, Model, Tokenizer, Render, Stop, Context, Sampling, Close}.  │
-// │ The interfaces to implement are in backend/engine/model.go.                             │
-// └──────────────────────────────────────────────────────────────────────────────────────┘
-var loadModel server.ModelLoader = func(ctx context.Context, name, dir, adapter string) (engine.Bundle, error) {
-	slog.Warn("NO REAL MODEL IS WIRED: serving the FAKE model, which answers every question with a fixed text",
-		"requested", dir, "adapter", adapter)
-	_, b := fakemodel.New(name+" (fake)", fakeReply, 15*time.Millisecond)
-	return b, nil
+// defaultModelName is how clients see the default model.
+const defaultModelName = "medqa-default"
+
+// loadDefaultModel serves assets/model (`make default-model`): from the repository when the
+// server runs there, else the copy embedded in the binary, written to a temporary folder for
+// the loaders (which read paths) and removed once loaded: the weights are copied into memory.
+func loadDefaultModel(ctx context.Context) (engine.Bundle, error) {
+	if fi, err := os.Stat(assets.DefaultModelDir); err == nil && fi.IsDir() {
+		return loadModel(ctx, defaultModelName, assets.DefaultModelDir, "")
+	}
+	dir, err := os.MkdirTemp("", "medqa-default-model-")
+	if err != nil {
+		return engine.Bundle{}, err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.CopyFS(dir, assets.DefaultModel()); err != nil {
+		return engine.Bundle{}, err
+	}
+	return loadModel(ctx, defaultModelName, dir, "")
 }
-
-const fakeReply = "This is medqa's placeholder model: the real Qwen2 model is not wired into the server yet. " +
-	"medqa is a research project; its answers are not medical advice."

@@ -8,28 +8,7 @@ import (
 	"testing"
 
 	"medqa/trainer/eval"
-	"medqa/trainer/qwen2"
-	"medqa/trainer/torch"
 )
-
-// exportModel writes a small random model with Qwen2.5's vocabulary and
-// Q8_0-friendly widths.
-func exportModel(t *testing.T) string {
-	t.Helper()
-	c := qwen2.Config{ModelType: "qwen2", HiddenSize: 32, IntermediateSize: 64, NumHiddenLayers: 1,
-		NumAttentionHeads: 2, NumKeyValueHeads: 1, VocabSize: 151936, MaxPositionEmbeddings: 1024,
-		RMSNormEps: 1e-6, RopeTheta: 1e6, TieWordEmbeddings: true, HiddenAct: "silu"}
-	m, err := qwen2.NewRandom(c, 3, torch.Float32, torch.CPU)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	dir := filepath.Join(t.TempDir(), "model")
-	if err := m.Save(dir); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 func exportSplit(t *testing.T) string {
 	t.Helper()
@@ -46,31 +25,12 @@ func exportSplit(t *testing.T) string {
 	return dir
 }
 
-// runQuiet runs a verb with stdout captured and stderr discarded.
-func runQuiet(t *testing.T, run func([]string) error, args ...string) (string, error) {
-	t.Helper()
-	t.Setenv("OMP_WAIT_POLICY", "passive") // no re-exec of the test binary
-	out, err := os.CreateTemp(t.TempDir(), "stdout")
-	if err != nil {
-		t.Fatal(err)
-	}
-	devnull, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	stdout, stderr := os.Stdout, os.Stderr
-	os.Stdout, os.Stderr = out, devnull
-	err = run(args)
-	os.Stdout, os.Stderr = stdout, stderr
-	devnull.Close()
-	out.Close()
-	raw, _ := os.ReadFile(out.Name())
-	return string(raw), err
-}
-
 // quantize → export → eval (two models side by side) through the verbs.
 func TestQuantizeExportEvalVerbs(t *testing.T) {
-	model, split := exportModel(t), exportSplit(t)
+	model, split := qwenVocabModel(t), exportSplit(t)
 	work := t.TempDir()
 	q8 := filepath.Join(work, "q8")
-	out, err := runQuiet(t, runQuantize, "--model", model, "--out", q8, "--bits", "8", "--data", split, "--limit", "2")
+	out, err := runVerbQuiet(t, runQuantize, "--model", model, "--out", q8, "--bits", "8", "--data", split, "--limit", "2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +47,7 @@ func TestQuantizeExportEvalVerbs(t *testing.T) {
 	}
 
 	g := filepath.Join(work, "m.gguf")
-	if out, err = runQuiet(t, runExport, "--model", model, "--out", g, "--type", "f16"); err != nil {
+	if out, err = runVerbQuiet(t, runExport, "--model", model, "--out", g, "--type", "f16"); err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Stat(g); err != nil || !strings.Contains(out, `"F16":8`) || !strings.Contains(out, `"tokens":151936`) {
@@ -97,7 +57,7 @@ func TestQuantizeExportEvalVerbs(t *testing.T) {
 	}
 
 	rep := filepath.Join(work, "report")
-	out, err = runQuiet(t, runEval, "--model", model, "--compare-model", q8, "--compare-label", "int8", "--data", split,
+	out, err = runVerbQuiet(t, runEval, "--model", model, "--compare-model", q8, "--compare-label", "int8", "--data", split,
 		"--max-new-tokens", "3", "--batch-size", "2", "--out", rep)
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +83,7 @@ func TestQuantizeExportEvalVerbs(t *testing.T) {
 }
 
 func TestExportVerbsRefuseBadInput(t *testing.T) {
-	model, split := exportModel(t), exportSplit(t)
+	model, split := qwenVocabModel(t), exportSplit(t)
 	nonEmpty := t.TempDir()
 	os.WriteFile(filepath.Join(nonEmpty, "x"), nil, 0o644)
 	for _, tc := range []struct {
@@ -141,7 +101,7 @@ func TestExportVerbsRefuseBadInput(t *testing.T) {
 		{"eval compare adapter alone", runEval, []string{"--model", model, "--compare-adapter", "x", "--data", split, "--out", "r"}, "--compare-model"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := runQuiet(t, tc.run, tc.args...)
+			_, err := runVerbQuiet(t, tc.run, tc.args...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want it to mention %q", err, tc.want)
 			}

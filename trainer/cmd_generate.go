@@ -7,11 +7,16 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"time"
 
+	"medqa/trainer/data"
+	"medqa/trainer/modeldir"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
+	"medqa/wasm/chat"
+	"medqa/wasm/tokenizer"
 )
 
 func init() {
@@ -23,7 +28,7 @@ func runGenerate(args []string) error {
 	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
 	model := fs.String("model", "", "Hugging Face model directory")
 	idList := fs.String("ids", "", "prompt as comma-separated token ids")
-	prompt := fs.String("prompt", "", "prompt text, chat-templated unless --raw (needs the tokenizer)")
+	prompt := fs.String("prompt", "", "prompt text: the user turn of a chat prompt, or plain text with --raw")
 	raw := fs.Bool("raw", false, "use --prompt as plain text, without the chat template")
 	dtype := fs.String("dtype", "f32", "run dtype: f32, bf16, f16")
 	device := fs.String("device", "cpu", "cpu, cuda or cuda:N")
@@ -34,6 +39,7 @@ func runGenerate(args []string) error {
 	rep := fs.Float64("repetition-penalty", 1, "penalty for tokens already in the sequence; 1 is off")
 	seed := fs.Uint64("seed", 0, "sampling seed")
 	stop := fs.String("stop", "", "comma-separated stop token ids (default: the model's eos ids)")
+	system := fs.String("system", data.DefaultSystemPrompt, "system turn of the chat prompt (\"\" for the template's default)")
 	verbose := fs.Bool("v", false, "print libtorch, BLAS and speed details on stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -41,7 +47,11 @@ func runGenerate(args []string) error {
 	if *model == "" {
 		return errors.New("--model is required")
 	}
-	var ids []int64
+	var (
+		ids       []int64
+		extraStop []int64
+		dec       *tokenizer.StreamDecoder // nil: print ids
+	)
 	switch {
 	case *idList != "" && *prompt != "":
 		return errors.New("give --ids or --prompt, not both")
@@ -51,11 +61,28 @@ func runGenerate(args []string) error {
 			return err
 		}
 	case *prompt != "":
-		// TODO(lead): tokenize with medqa/wasm/tokenizer from --model's tokenizer.json,
-		// applying the chat template (medqa/wasm/chat) unless --raw, and decode the
-		// streamed ids with the tokenizer's stream decoder instead of printing ids.
-		_ = raw
-		return errors.New("--prompt needs the tokenizer, which is not wired in yet: use --ids")
+		tok, tmpl, _, err := modeldir.Tokenizer(*model)
+		if err != nil {
+			return err
+		}
+		text := *prompt
+		if !*raw {
+			msgs := []chat.Message{{Role: "user", Content: *prompt}}
+			if *system != "" {
+				msgs = append([]chat.Message{{Role: "system", Content: *system}}, msgs...)
+			}
+			if text, err = tmpl.Render(msgs, true); err != nil {
+				return err
+			}
+			// A chat model ends its turn with <|im_end|>, whatever generation_config.json says.
+			if id := tok.Special().ImEnd; id >= 0 {
+				extraStop = append(extraStop, int64(id))
+			}
+		}
+		for _, id := range tok.Encode(text) {
+			ids = append(ids, int64(id))
+		}
+		dec = tok.NewStreamDecoder()
 	default:
 		return errors.New("--ids (or --prompt) is required")
 	}
@@ -93,6 +120,11 @@ func runGenerate(args []string) error {
 			return fmt.Errorf("--stop: %w", err)
 		}
 	}
+	for _, id := range extraStop {
+		if !set["stop"] && !slices.Contains(opt.StopIDs, id) {
+			opt.StopIDs = append(opt.StopIDs, id)
+		}
+	}
 	opt.Seed = *seed
 	if *verbose {
 		fmt.Fprintf(os.Stderr, "libtorch %s, BLAS %s, %d threads; loaded %s in %.1fs\n",
@@ -106,11 +138,18 @@ func runGenerate(args []string) error {
 		if first.IsZero() {
 			first = time.Now()
 		}
+		if dec != nil {
+			_, err := fmt.Print(dec.Push(int(id)))
+			return err
+		}
 		_, err := fmt.Printf("%d ", id)
 		return err
 	}
 	t0 := time.Now()
 	res, err := m.Generate(ctx, ids, opt)
+	if dec != nil {
+		fmt.Print(dec.Flush())
+	}
 	fmt.Println()
 	if *verbose && len(res.Tokens) > 0 {
 		decode := time.Since(first).Seconds()

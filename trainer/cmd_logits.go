@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"medqa/trainer/quant"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
 )
@@ -82,5 +83,5 @@ func loadModel(dir, dtype, device string) (*qwen2.Model, error) {
 	if dev.IsCUDA() && torch.CUDADeviceCount() <= int(dev) {
 		return nil, fmt.Errorf("--device %s: libtorch sees %d CUDA devices (a CUDA build needs LIBTORCH=<path to a CUDA libtorch>)", device, torch.CUDADeviceCount())
 	}
-	return qwen2.Load(dir, dt, dev)
+	return quant.LoadModel(dir, dt, dev) // a Hugging Face directory or a medqa int8/int4 one
 }

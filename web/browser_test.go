@@ -303,7 +303,7 @@ func TestBrowserAdminRun(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("new-run")),
 	)
 	sent := tb.text("#sent")
-	for _, want := range []string{`"max_steps": 200`, `"lora_r": 8`, `"lr": 0.0002`, `"target_modules": "all-linear"`} {
+	for _, want := range []string{`"max_steps": 200`, `"lora_r": 8`, `"lr": 0.0002`, `"target_modules": [`, `"all-linear"`} {
 		if !strings.Contains(sent, want) {
 			t.Errorf("config shown lacks %s:\n%s", want, sent)
 		}

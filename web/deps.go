@@ -39,6 +39,9 @@ type Deps struct {
 	Wasm fs.FS
 	// Chat holds the chat page's defaults; the zero value means DefaultChatSettings().
 	Chat ChatSettings
+	// Serving, when set, names the model serving now (it changes when the admin activates
+	// another); the chat page shows it instead of Chat.Model.
+	Serving func() string
 	// RunForm lists the start-run form's fields; nil means DefaultRunForm().
 	RunForm []Field
 }

@@ -185,6 +185,7 @@ func (f *fakeBackend) train(ctx context.Context, id string, steps int) {
 		}
 	}
 	f.emit(id, Event{Type: "done"})
+	f.emitStatus(id, "succeeded")
 }
 
 func (f *fakeBackend) emit(id string, e Event) {
@@ -198,7 +199,6 @@ func (f *fakeBackend) emit(id string, e Event) {
 		d.Step, d.Loss, d.ETA = e.Step, e.Loss, e.ETAS
 		d.Logs = append(d.Logs, fmt.Sprintf("step %d loss %.4f", e.Step, e.Loss))
 	case "done":
-		d.Status = "done"
 		d.Metrics = map[string]float64{"val_loss": 1.23, "rougeL": 0.21}
 	case "status":
 		d.Status = e.Message

@@ -6,7 +6,7 @@ package web
 type Field struct {
 	Name     string   // JSON key sent to POST /api/runs
 	Label    string   // what the person reads
-	Kind     string   // "int", "float", "text" or "select"
+	Kind     string   // "int", "float", "text", "list" (comma-separated, sent as an array) or "select"
 	Default  string   // pre-filled value, shown as the default
 	Min, Max string   // numeric bounds, empty for none
 	Step     string   // numeric granularity ("any" for free floats)
@@ -31,12 +31,12 @@ func DefaultRunForm() []Field {
 		{Name: "data", Label: "Data splits", Kind: "text", Default: "data/splits", Required: true,
 			Help: "directory with train.jsonl and validation.jsonl"},
 		{Name: "max_steps", Label: "Max steps", Kind: "int", Default: "0", Min: "0", Max: "1000000", Step: "1",
-			Help: "0 trains for the given epochs"},
+			Help: "0 trains for the given epochs; otherwise replaces them"},
 		{Name: "epochs", Label: "Epochs", Kind: "float", Default: "1", Min: "0", Max: "100", Step: "any"},
 		{Name: "lora_r", Label: "LoRA rank", Kind: "int", Default: "16", Min: "1", Max: "512", Step: "1", Required: true},
 		{Name: "lora_alpha", Label: "LoRA alpha", Kind: "float", Default: "32", Min: "0", Max: "4096", Step: "any", Required: true},
 		{Name: "lora_dropout", Label: "LoRA dropout", Kind: "float", Default: "0.05", Min: "0", Max: "0.9", Step: "any", Required: true},
-		{Name: "target_modules", Label: "Target modules", Kind: "text", Default: "all-linear", Required: true,
+		{Name: "target_modules", Label: "Target modules", Kind: "list", Default: "all-linear", Required: true,
 			Help: "all-linear, or a comma list such as q_proj,v_proj"},
 		{Name: "lr", Label: "Learning rate", Kind: "float", Default: "0.0002", Min: "0", Max: "1", Step: "any", Required: true},
 		{Name: "batch_size", Label: "Batch size", Kind: "int", Default: "8", Min: "1", Max: "1024", Step: "1", Required: true},

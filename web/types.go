@@ -9,7 +9,7 @@ import (
 // Workers front can read them straight from the API.
 type Run struct {
 	ID        string    `json:"id"`
-	Status    string    `json:"status"` // queued, running, done, failed, cancelled, interrupted
+	Status    string    `json:"status"` // queued, running, cancelling, cancelled, interrupted, failed, succeeded
 	CreatedAt time.Time `json:"created_at"`
 	Step      int       `json:"step"`
 	MaxSteps  int       `json:"max_steps"` // 0 when unknown yet
@@ -46,11 +46,14 @@ type Event struct {
 	Message    string  `json:"message,omitempty"`
 }
 
-// Artifact is a file a run produced (adapter, checkpoint, merged or quantized model, report).
+// Artifact is something a run produced: a servable model (adapter, merged, int8, int4), which
+// has a ModelID for POST /api/models/{id}/activate, or a checkpoint.
 type Artifact struct {
-	Name  string `json:"name"`
-	Path  string `json:"path"`
-	Bytes int64  `json:"bytes"`
+	Name    string `json:"name"`
+	Path    string `json:"path"`
+	Bytes   int64  `json:"bytes,omitempty"` // 0: unknown
+	ModelID string `json:"model_id,omitempty"`
+	Active  bool   `json:"active,omitempty"` // the model serving now
 }
 
 // RunDetail is everything the run page shows.
@@ -62,6 +65,9 @@ type RunDetail struct {
 	Metrics   map[string]float64 `json:"metrics,omitempty"` // latest evaluation metrics
 	Artifacts []Artifact         `json:"artifacts,omitempty"`
 	Logs      []string           `json:"logs,omitempty"` // most recent log lines, oldest first
+	// LastSeq is the seq of the last event shown: the event stream (/ws/runs/{id}) replays
+	// the run's history first, and the page skips what it already shows.
+	LastSeq int64 `json:"last_seq,omitempty"`
 }
 
 // EvalReport is a run's evaluation: corpus metrics, per-qtype tables and the worst examples.

@@ -1,21 +1,22 @@
-//go:build medqa_real_wasm
-
 package web
 
-// Equality with the server, for the lead to enable after merging medqa/wasm/tokenizer and
-// medqa/wasm/metrics: drop the build tag above (and adapt the two calls marked API to the
-// packages' final shapes, as in wasm/cmd/medqa-wasm/bind.go).
+// The real browser module (built here from wasm/cmd/medqa-wasm, as `make wasm` builds it)
+// against the same Go packages called directly: what the page shows must be what the server
+// computes.
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"medqa/assets"
+	"medqa/wasm/chat"
 	"medqa/wasm/metrics"
 	"medqa/wasm/tokenizer"
 )
@@ -25,7 +26,7 @@ func TestBrowserTokenCountEqualsServer(t *testing.T) {
 	tb := newTab(t)
 	dir := buildWasm(t, "")
 	srv := httptestServer(t, newFakeBackend().handler(os.DirFS(dir)))
-	tok, err := tokenizer.LoadFS(assets.Tokenizer, ".") // API
+	tok, err := tokenizer.LoadFS(assets.Tokenizer, assets.TokenizerBase)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,11 +39,46 @@ func TestBrowserTokenCountEqualsServer(t *testing.T) {
 	} {
 		tb.do(chromedp.SetValue(chromedp.ID("q"), text))
 		eval[bool](tb, `document.getElementById("q").dispatchEvent(new Event("input")), true`)
-		want := strconv.Itoa(len(tok.Encode(text))) // API
+		// The page counts (and sends) the question without surrounding white space.
+		question := strings.TrimSpace(text)
+		want := strconv.Itoa(len(tok.Encode(question)))
 		tb.waitFor(10*time.Second, "count of "+strconv.Quote(text), func() bool {
 			return eval[string](tb, `document.getElementById("count").dataset.tokens || ""`) == want
 		})
+		// The preview is the prompt the server renders for the same conversation.
+		prompt, err := chat.Base.Render([]chat.Message{{Role: "user", Content: question}}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tb.text("#prompt"); got != prompt {
+			t.Errorf("prompt preview of %q:\n%q\nserver renders\n%q", text, got, prompt)
+		}
 	}
+	tb.clean()
+}
+
+// TestBrowserWasmReady reports how long the real module takes from fetch to a ready tokenizer
+// in Chromium (a figure for the README, not a pass/fail timing) and checks what it reports.
+func TestBrowserWasmReady(t *testing.T) {
+	tb := newTab(t)
+	dir := buildWasm(t, "")
+	srv := httptestServer(t, newFakeBackend().handler(os.DirFS(dir)))
+	// The login page does not load the module itself, so the measurement starts cold.
+	tb.do(chromedp.Navigate(srv+"/admin/login"), chromedp.WaitReady(chromedp.ID("password")))
+	ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
+	defer cancel()
+	ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`(async () => {
+		const t0 = performance.now();
+		const m = await (await import("/static/js/wasm.js")).loadMedqa();
+		if (!m) throw new Error("module unavailable");
+		if (m.countTokens("What is glaucoma?") !== 6) throw new Error("unexpected count");
+		return performance.now() - t0;
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("medqa.wasm: tokenizer ready and first count in %.0f ms in Chromium", ms)
+	tb.clean()
 }
 
 // The score tool shows exactly the server's metrics for the same pair.
@@ -60,7 +96,7 @@ func TestBrowserScoreEqualsServer(t *testing.T) {
 		chromedp.Click(chromedp.ID("score-btn")),
 		chromedp.WaitVisible(chromedp.ID("results")),
 	)
-	server, err := metrics.Score(pred, []string{ref}) // API
+	server, err := metrics.Score(pred, []string{ref})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,4 +109,5 @@ func TestBrowserScoreEqualsServer(t *testing.T) {
 	if string(g) != string(n) {
 		t.Errorf("browser metrics\n%s\nserver metrics\n%s", g, n)
 	}
+	tb.shot("score")
 }

@@ -79,7 +79,13 @@ func securityHeaders(next http.Handler) http.Handler {
 }
 
 func (s *site) chat(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, chatPage(s.deps.Chat))
+	c := s.deps.Chat
+	if s.deps.Serving != nil {
+		if name := s.deps.Serving(); name != "" {
+			c.Model = name
+		}
+	}
+	s.render(w, r, http.StatusOK, chatPage(c))
 }
 
 func (s *site) score(w http.ResponseWriter, r *http.Request) {

@@ -115,6 +115,16 @@ func (e *Engine) Stats() Stats {
 	return s
 }
 
+// Client returns the serving model's name and tokenizer files (nil when it has none).
+func (e *Engine) Client() (string, *TokenizerFiles) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cur == nil {
+		return "", nil
+	}
+	return e.cur.Name, e.cur.Client
+}
+
 // Swap makes b serve every request submitted from now on. Requests already submitted finish
 // on the model they started with, which is closed after the last of them.
 func (e *Engine) Swap(b Bundle) {

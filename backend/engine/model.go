@@ -68,4 +68,16 @@ type Bundle struct {
 	// Close frees the model once the engine has stopped using it (after a swap, or at
 	// shutdown); it may run on any goroutine. May be nil.
 	Close func() error
+	// Client is what a client that tokenizes for itself (the browser module's live token
+	// count and prompt preview) needs to agree with the server; nil when there is none.
+	Client *TokenizerFiles
+}
+
+// TokenizerFiles are a model's tokenizer as files: medqa's compact tokenizer.bin
+// (tokenizer.Tokenizer.MarshalBinary) and the tokenizer_config.json with the special tokens
+// and the chat template.
+type TokenizerFiles struct {
+	Binary     []byte
+	BinaryGzip []byte // Binary gzipped (for clients that accept it); may be nil
+	Config     []byte
 }

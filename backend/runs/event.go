@@ -42,6 +42,7 @@ type Event struct {
 	ValPPL     *float64 `json:"val_ppl,omitempty"`
 	Path       string   `json:"path,omitempty"`
 	Message    string   `json:"message,omitempty"`
+	Status     string   `json:"status,omitempty"` // a status event's new run status
 
 	Other map[string]json.RawMessage `json:"other,omitempty"`
 }
@@ -79,7 +80,7 @@ func parseLine(line []byte) Event {
 		}
 	}
 	// The server sets these itself.
-	for _, k := range []string{"seq", "run_id", "stage", "time"} {
+	for _, k := range []string{"seq", "run_id", "stage", "time", "status"} {
 		delete(raw, k)
 	}
 	if msg, ok := raw["error"]; ok && ev.Message == "" { // {"type":"error","error":"..."}

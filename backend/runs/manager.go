@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -105,7 +106,7 @@ func (m *Manager) Submit(cfg Config) (Run, error) {
 	if err != nil {
 		return Run{}, err
 	}
-	m.note(id, "train", StatusQueued)
+	m.note(id, "train", StatusQueued, "")
 	m.poke()
 	return m.st.get(id)
 }
@@ -139,6 +140,56 @@ func (m *Manager) Events(id, after int64) ([]Event, error) {
 	return m.st.events(id, after)
 }
 
+// Detail is a run with its events and the models it produced (GET /api/runs/{id}).
+type Detail struct {
+	Run    Run     `json:"run"`
+	Events []Event `json:"events"`
+	Models []Model `json:"models"`
+}
+
+// Detail returns the run, its events after seq after, and its models.
+func (m *Manager) Detail(id, after int64) (Detail, error) {
+	r, err := m.Get(id)
+	if err != nil {
+		return Detail{}, err
+	}
+	evs, err := m.Events(id, after)
+	if err != nil {
+		return Detail{}, err
+	}
+	models, err := m.Models()
+	if err != nil {
+		return Detail{}, err
+	}
+	d := Detail{Run: r, Events: evs, Models: []Model{}}
+	if d.Events == nil {
+		d.Events = []Event{}
+	}
+	for _, x := range models {
+		if x.RunID == id {
+			d.Models = append(d.Models, x)
+		}
+	}
+	return d, nil
+}
+
+// Report returns the run's evaluation report: the report.json that `trainer eval` wrote in
+// its eval/ folder (ErrNotFound before the evaluate stage has finished).
+func (m *Manager) Report(id int64) ([]byte, error) {
+	r, err := m.st.get(id)
+	if err != nil {
+		return nil, err
+	}
+	if r.Dir == "" {
+		return nil, ErrNotFound
+	}
+	b, err := os.ReadFile(filepath.Join(r.Dir, "eval", "report.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrNotFound
+	}
+	return b, err
+}
+
 // Cancel stops a run: a queued one at once; a running one is asked to checkpoint and exit
 // (and killed if it has not after KillAfter).
 func (m *Manager) Cancel(id int64) error {
@@ -151,6 +202,7 @@ func (m *Manager) Cancel(id int64) error {
 		m.cur.cancel = true
 		m.st.setStatus(id, StatusCancelling, "", StatusRunning)
 		m.interruptLocked()
+		go m.note(id, "", StatusCancelling, "") // record takes m.mu
 		return nil
 	}
 	ok, err := m.st.setStatus(id, StatusCancelled, "", StatusQueued)
@@ -164,7 +216,7 @@ func (m *Manager) Cancel(id int64) error {
 		}
 		return &StateError{fmt.Sprintf("run %d is %s; only queued or running runs can be cancelled", id, r.Status)}
 	}
-	go m.note(id, "", StatusCancelled)
+	go m.note(id, "", StatusCancelled, "")
 	return nil
 }
 
@@ -189,7 +241,8 @@ func (m *Manager) interruptLocked() {
 // Resume queues a cancelled, interrupted or failed run again; training continues from its
 // last checkpoint (--resume), a later stage starts over.
 func (m *Manager) Resume(id int64) error {
-	ok, err := m.st.setStatus(id, StatusQueued, "", StatusCancelled, StatusInterrupted, StatusFailed)
+	// Status and resume flag in one update: the scheduler may pick the run up at once.
+	ok, err := m.st.requeueResume(id, StatusCancelled, StatusInterrupted, StatusFailed)
 	if err != nil {
 		return err
 	}
@@ -200,10 +253,31 @@ func (m *Manager) Resume(id int64) error {
 		}
 		return &StateError{fmt.Sprintf("run %d is %s; only cancelled, interrupted or failed runs can be resumed", id, r.Status)}
 	}
-	if err := m.st.setResume(id, true); err != nil {
+	m.note(id, "", StatusQueued, "resume")
+	m.poke()
+	return nil
+}
+
+// Evaluate queues a succeeded LoRA run's evaluate stage on its own: again (after changing the
+// test split, say), or for the first time when its pipeline left it out. The run is succeeded
+// again when the evaluation passes; a failed or cancelled one can be resumed, which retries the
+// evaluation alone.
+func (m *Manager) Evaluate(id int64) error {
+	r, err := m.st.get(id)
+	if err != nil {
 		return err
 	}
-	m.note(id, "", StatusQueued+" (resume)")
+	if r.Config.Full {
+		return &StateError{fmt.Sprintf("run %d trained every weight; the evaluate stage evaluates adapters (use trainer eval on its model)", id)}
+	}
+	ok, err := m.st.queueOnly(id, "evaluate")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &StateError{fmt.Sprintf("run %d is %s; only succeeded runs can be evaluated again", id, r.Status)}
+	}
+	m.note(id, "evaluate", StatusQueued, "evaluate")
 	m.poke()
 	return nil
 }
@@ -288,8 +362,9 @@ func (m *Manager) Running() (int64, bool) {
 }
 
 // note records the server's own status event for a run.
-func (m *Manager) note(id int64, stage, msg string) {
-	m.record(Event{RunID: id, Stage: stage, Type: EventStatus, Message: msg})
+// Status is the run's new status; msg (may be empty) says why.
+func (m *Manager) note(id int64, stage, status, msg string) {
+	m.record(Event{RunID: id, Stage: stage, Type: EventStatus, Status: status, Message: status + msgSuffix(msg)})
 }
 
 func updateMetrics(met *Metrics, ev Event) {
@@ -426,6 +501,9 @@ func (m *Manager) execute(r Run) {
 	}()
 
 	stages := r.Config.stages()
+	if r.Only != "" {
+		stages = []string{r.Only}
+	}
 	start := 0
 	if r.Resume {
 		start = max(0, slices.Index(stages, r.Stage))
@@ -440,13 +518,14 @@ func (m *Manager) execute(r Run) {
 			if _, err := m.st.setStatus(r.ID, status, msg); err != nil {
 				m.log.Error("storing run status", "run", r.ID, "err", err)
 			}
-			m.note(r.ID, stages[i], status+msgSuffix(msg))
+			m.note(r.ID, stages[i], status, msg)
 			return
 		}
 	}
 	m.st.setResume(r.ID, false)
+	m.st.clearOnly(r.ID)
 	m.st.setStatus(r.ID, StatusSucceeded, "")
-	m.note(r.ID, stages[len(stages)-1], StatusSucceeded)
+	m.note(r.ID, stages[len(stages)-1], StatusSucceeded, "")
 }
 
 func msgSuffix(msg string) string {
@@ -458,7 +537,7 @@ func msgSuffix(msg string) string {
 
 func (m *Manager) fail(id int64, stage, msg string) {
 	m.st.setStatus(id, StatusFailed, msg)
-	m.note(id, stage, StatusFailed+": "+msg)
+	m.note(id, stage, StatusFailed, msg)
 }
 
 // runStage runs one trainer invocation to its end and says how the run stands.
@@ -466,7 +545,7 @@ func (m *Manager) runStage(r Run, stage string, resume bool) (status, msg string
 	if err := m.st.startStage(r.ID, stage, stage == "train"); err != nil {
 		return StatusFailed, err.Error()
 	}
-	m.note(r.ID, stage, StatusRunning+" "+stage)
+	m.note(r.ID, stage, StatusRunning, stage)
 	logf, err := os.OpenFile(filepath.Join(r.Dir, "trainer.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return StatusFailed, err.Error()

@@ -321,3 +321,58 @@ func TestCrashDuringRunLeavesStoreConsistent(t *testing.T) {
 		t.Fatalf("metrics %+v disagree with the stored events", r.Metrics)
 	}
 }
+
+func TestEvaluateAgain(t *testing.T) {
+	m := open(t, t.TempDir(), fakeLauncher(faketrainer.StepEnv+"=1ms"))
+	defer m.Shutdown(context.Background())
+	cfg := testConfig(t, 5)
+	cfg.Pipeline = []string{"merge"} // no evaluate stage: the evaluation is asked for afterwards
+	r, err := m.Submit(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var se *StateError
+	if err := m.Evaluate(r.ID); !errors.As(err, &se) {
+		t.Errorf("evaluating a run that has not succeeded: %v, want a StateError", err)
+	}
+	waitFor(t, "succeeded", func() bool { return status(t, m, r.ID) == StatusSucceeded })
+	if _, err := m.Report(r.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("report before any evaluation: %v", err)
+	}
+	before, _ := m.Events(r.ID, 0)
+	if err := m.Evaluate(r.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the evaluation", func() bool {
+		g, _ := m.Get(r.ID)
+		return g.Status == StatusSucceeded && g.Only == ""
+	})
+	after, _ := m.Events(r.ID, before[len(before)-1].Seq)
+	var stages []string
+	for _, e := range after {
+		if e.Stage != "evaluate" {
+			t.Errorf("event of stage %q during the evaluation: %+v", e.Stage, e)
+		}
+		stages = append(stages, e.Type+":"+e.Status)
+	}
+	if got := strings.Join(stages, " "); !strings.HasPrefix(got, "status:queued status:running") || !strings.HasSuffix(got, "status:succeeded") || !strings.Contains(got, "eval:") {
+		t.Errorf("evaluation events: %s", got)
+	}
+	if _, err := m.Report(r.ID); err != nil {
+		t.Errorf("report after the evaluation: %v", err)
+	}
+	if ms, _ := m.Models(); len(ms) != 2 { // adapter and merged, not registered twice
+		t.Errorf("models %+v", ms)
+	}
+
+	full := testConfig(t, 2)
+	full.Full, full.Pipeline = true, nil
+	f, err := m.Submit(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the full run", func() bool { return status(t, m, f.ID) == StatusSucceeded })
+	if err := m.Evaluate(f.ID); !errors.As(err, &se) {
+		t.Errorf("evaluating a full run: %v, want a StateError", err)
+	}
+}

@@ -29,19 +29,22 @@ func Resumable(status string) bool {
 
 // Run is a training run and its pipeline, as listed.
 type Run struct {
-	ID          int64      `json:"id"`
-	Status      string     `json:"status"`
-	Stage       string     `json:"stage"` // train, evaluate, merge, quantize: the current or last one
-	Resume      bool       `json:"resume"`
-	Config      Config     `json:"config"`
-	Dir         string     `json:"dir"`
-	Error       string     `json:"error,omitempty"`
-	CreatedAt   time.Time  `json:"created_at"`
-	StartedAt   *time.Time `json:"started_at,omitempty"`
-	FinishedAt  *time.Time `json:"finished_at,omitempty"`
-	Metrics     Metrics    `json:"metrics"`
-	Attempts    int        `json:"attempts"` // launches of the train stage (1 + resumes)
-	Checkpoints []string   `json:"checkpoints,omitempty"`
+	ID         int64      `json:"id"`
+	Status     string     `json:"status"`
+	Stage      string     `json:"stage"` // train, evaluate, merge, quantize: the current or last one
+	Resume     bool       `json:"resume"`
+	Config     Config     `json:"config"`
+	Dir        string     `json:"dir"`
+	Error      string     `json:"error,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	Metrics    Metrics    `json:"metrics"`
+	Attempts   int        `json:"attempts"` // launches of the train stage (1 + resumes)
+	// Only, when set, is the one stage the run executes next instead of its pipeline (an
+	// evaluation asked for after the run succeeded); cleared when it succeeds.
+	Only        string   `json:"only,omitempty"`
+	Checkpoints []string `json:"checkpoints,omitempty"`
 }
 
 // Metrics summarises a run's events.
@@ -110,6 +113,7 @@ var migrations = []string{
 		UNIQUE (run_id, kind)
 	);
 	CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+	`ALTER TABLE runs ADD COLUMN only_stage TEXT NOT NULL DEFAULT '';`,
 }
 
 func openStore(dir string) (*store, error) {
@@ -194,14 +198,14 @@ func (s *store) create(cfg Config, dirOf func(id int64) string) (int64, error) {
 	return id, tx.Commit()
 }
 
-const runCols = `id, status, stage, resume, config, dir, error, created_at, started_at, finished_at, attempts, metrics`
+const runCols = `id, status, stage, resume, config, dir, error, created_at, started_at, finished_at, attempts, metrics, only_stage`
 
 func scanRun(row interface{ Scan(...any) error }) (Run, error) {
 	var r Run
 	var cfg, met string
 	var created int64
 	var started, finished sql.NullInt64
-	if err := row.Scan(&r.ID, &r.Status, &r.Stage, &r.Resume, &cfg, &r.Dir, &r.Error, &created, &started, &finished, &r.Attempts, &met); err != nil {
+	if err := row.Scan(&r.ID, &r.Status, &r.Stage, &r.Resume, &cfg, &r.Dir, &r.Error, &created, &started, &finished, &r.Attempts, &met, &r.Only); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return r, ErrNotFound
 		}
@@ -296,6 +300,42 @@ func (s *store) startStage(id int64, stage string, countAttempt bool) error {
 	}
 	_, err := s.db.Exec(`UPDATE runs SET status = ?, stage = ?, error = '', started_at = COALESCE(started_at, ?), attempts = attempts + ?, finished_at = NULL WHERE id = ?`,
 		StatusRunning, stage, ms(time.Now()), att, id)
+	return err
+}
+
+// requeueResume queues a run in one of the statuses from to continue where it stopped, and
+// reports whether it did.
+func (s *store) requeueResume(id int64, from ...string) (bool, error) {
+	res, err := s.db.Exec(`UPDATE runs SET status = ?, resume = 1, error = '', queued_at = ?, finished_at = NULL WHERE id = ? AND status IN (?`+repeat(",?", len(from)-1)+`)`,
+		append([]any{StatusQueued, ms(time.Now()), id}, toAny(from)...)...)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// queueOnly queues a succeeded run to execute stage alone, and reports whether it did.
+func (s *store) queueOnly(id int64, stage string) (bool, error) {
+	res, err := s.db.Exec(`UPDATE runs SET status = ?, only_stage = ?, resume = 0, error = '', queued_at = ?, finished_at = NULL WHERE id = ? AND status = ?`,
+		StatusQueued, stage, ms(time.Now()), id, StatusSucceeded)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+func (s *store) clearOnly(id int64) error {
+	_, err := s.db.Exec(`UPDATE runs SET only_stage = '' WHERE id = ?`, id)
 	return err
 }
 

@@ -30,8 +30,10 @@ func (s *Server) adminRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) ht
 	mux.Handle("POST /api/runs", admin(s.createRun))
 	mux.Handle("GET /api/runs", admin(s.listRuns))
 	mux.Handle("GET /api/runs/{id}", admin(s.getRun))
+	mux.Handle("GET /api/runs/{id}/report", admin(s.runReport))
 	mux.Handle("POST /api/runs/{id}/cancel", admin(s.cancelRun))
 	mux.Handle("POST /api/runs/{id}/resume", admin(s.resumeRun))
+	mux.Handle("POST /api/runs/{id}/evaluate", admin(s.evaluateRun))
 	mux.Handle("GET /ws/runs/{id}", admin(s.runSocket))
 	mux.Handle("GET /api/models", admin(s.listRunModels))
 	mux.Handle("POST /api/models/{id}/activate", admin(s.activateModel))
@@ -39,8 +41,8 @@ func (s *Server) adminRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) ht
 
 // AdminRoutes lists the admin API's routes (for documentation and tests).
 var AdminRoutes = []string{
-	"POST /api/runs", "GET /api/runs", "GET /api/runs/{id}", "POST /api/runs/{id}/cancel",
-	"POST /api/runs/{id}/resume", "GET /ws/runs/{id}", "GET /api/models", "POST /api/models/{id}/activate",
+	"POST /api/runs", "GET /api/runs", "GET /api/runs/{id}", "GET /api/runs/{id}/report", "POST /api/runs/{id}/cancel",
+	"POST /api/runs/{id}/resume", "POST /api/runs/{id}/evaluate", "GET /ws/runs/{id}", "GET /api/models", "POST /api/models/{id}/activate",
 	"POST /api/logout",
 }
 
@@ -108,32 +110,29 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	run, err := s.opt.Runs.Get(id)
-	if err != nil {
-		runError(w, err)
-		return
-	}
 	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
-	evs, err := s.opt.Runs.Events(id, after)
+	d, err := s.opt.Runs.Detail(id, after)
 	if err != nil {
 		runError(w, err)
 		return
 	}
-	models, err := s.opt.Runs.Models()
+	writeJSON(w, http.StatusOK, d)
+}
+
+// runReport answers the run's evaluation report (report.json of `trainer eval`) as written.
+func (s *Server) runReport(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	b, err := s.opt.Runs.Report(id)
 	if err != nil {
 		runError(w, err)
 		return
 	}
-	mine := []runs.Model{}
-	for _, m := range models {
-		if m.RunID == id {
-			mine = append(mine, m)
-		}
-	}
-	if evs == nil {
-		evs = []runs.Event{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"run": run, "events": evs, "models": mine})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(b)
 }
 
 func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) {
@@ -159,6 +158,20 @@ func (s *Server) resumeRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("run resumed", "run", id)
+	writeJSON(w, http.StatusAccepted, map[string]any{"id": id, "status": runs.StatusQueued})
+}
+
+// evaluateRun queues a succeeded run's evaluate stage on its own.
+func (s *Server) evaluateRun(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	if err := s.opt.Runs.Evaluate(id); err != nil {
+		runError(w, err)
+		return
+	}
+	s.log.Info("run evaluation queued", "run", id)
 	writeJSON(w, http.StatusAccepted, map[string]any{"id": id, "status": runs.StatusQueued})
 }
 

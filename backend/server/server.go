@@ -94,6 +94,7 @@ func New(opt Options) *Server {
 	mux.Handle("GET /ws/chat", chat(s.chatSocket))
 	mux.Handle("POST /v1/chat/completions", chat(s.chatCompletions))
 	mux.Handle("GET /v1/models", chat(s.listModels))
+	mux.Handle("GET /api/tokenizer/{file}", chat(s.tokenizerFile))
 
 	mux.HandleFunc("POST /api/login", opt.Auth.LoginHandler)
 	mux.HandleFunc("GET /api/session", opt.Auth.SessionHandler)

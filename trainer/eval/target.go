@@ -2,11 +2,10 @@ package eval
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 
-	"medqa/assets"
+	"medqa/trainer/modeldir"
 	"medqa/trainer/quant"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
@@ -54,7 +53,7 @@ func Open(dir, adapter string, load AdapterLoader, dt torch.DType, dev torch.Dev
 		m.Close()
 		return nil, err
 	}
-	if t.Tok, t.Tmpl, t.TokenizerSource, err = LoadTokenizer(dir); err != nil {
+	if t.Tok, t.Tmpl, t.TokenizerSource, err = modeldir.Tokenizer(dir); err != nil {
 		m.Close()
 		return nil, err
 	}
@@ -63,34 +62,6 @@ func Open(dir, adapter string, load AdapterLoader, dt torch.DType, dev torch.Dev
 		t.Label += "+" + filepath.Base(filepath.Clean(adapter))
 	}
 	return t, nil
-}
-
-// LoadTokenizer reads the tokenizer and chat template of a model directory,
-// or the embedded Qwen2.5 (base) ones when it has no tokenizer files.
-func LoadTokenizer(dir string) (*tokenizer.Tokenizer, *chat.Template, string, error) {
-	has := func(n string) bool { _, err := os.Stat(filepath.Join(dir, n)); return err == nil }
-	if has("tokenizer.json") || has("vocab.json") {
-		tok, err := tokenizer.Load(dir)
-		if err != nil {
-			return nil, nil, "", err
-		}
-		tmpl := chat.Base
-		if has("tokenizer_config.json") {
-			if tmpl, err = chat.Load(dir); err != nil {
-				return nil, nil, "", err
-			}
-		}
-		return tok, tmpl, "model directory", nil
-	}
-	tok, err := tokenizer.LoadFS(assets.Tokenizer, assets.TokenizerBase)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	tmpl, err := chat.LoadFS(assets.Tokenizer, assets.TokenizerBase)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	return tok, tmpl, "embedded Qwen2.5", nil
 }
 
 // StopIDs are the ids that end an answer: the model's eos ids plus ChatML's

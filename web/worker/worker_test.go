@@ -139,10 +139,10 @@ func TestWranglerDev(t *testing.T) {
 	}
 	session := strings.Split(cookie, ";")[0]
 	res, body := fetch("GET", "/admin/runs", nil, "Cookie", session)
-	if res.StatusCode != 200 || !strings.Contains(body, `<meta name="csrf-token" content="tok-9">`) || !strings.Contains(body, "/admin/runs/r7") {
+	if res.StatusCode != 200 || !strings.Contains(body, `<meta name="csrf-token" content="tok-9">`) || !strings.Contains(body, "/admin/runs/7") {
 		t.Errorf("signed-in /admin/runs = %d:\n%s", res.StatusCode, body)
 	}
-	res, body = fetch("GET", "/admin/runs/r7", nil, "Cookie", session)
+	res, body = fetch("GET", "/admin/runs/7", nil, "Cookie", session)
 	if res.StatusCode != 200 || !strings.Contains(body, `class="series s-train" data-n="2"`) || !strings.Contains(body, "&#34;lora_r&#34;: 8") {
 		t.Errorf("run page = %d:\n%s", res.StatusCode, body)
 	}
@@ -303,19 +303,19 @@ func newBackend() *backend {
 			http.Error(w, "", http.StatusUnauthorized)
 			return
 		}
-		jsonOK(w, map[string]any{"runs": []map[string]any{{"id": "r7", "status": "running", "step": 2, "max_steps": 10, "loss": 2.5}}})
+		jsonOK(w, map[string]any{"runs": []map[string]any{{"id": 7, "status": "running", "config": map[string]any{"max_steps": 10}, "metrics": map[string]any{"step": 2, "loss": 2.5}}}})
 	})
 	b.HandleFunc("GET /api/runs/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if !signedIn(r) {
 			http.Error(w, "", http.StatusUnauthorized)
 			return
 		}
-		if r.PathValue("id") != "r7" {
+		if r.PathValue("id") != "7" {
 			http.NotFound(w, r)
 			return
 		}
-		jsonOK(w, map[string]any{"id": "r7", "status": "running", "step": 2, "max_steps": 10, "config": map[string]any{"lora_r": 8},
-			"events": []map[string]any{{"type": "step", "step": 1, "loss": 3.0}, {"type": "step", "step": 2, "loss": 2.5}}})
+		jsonOK(w, map[string]any{"run": map[string]any{"id": 7, "status": "running", "config": map[string]any{"lora_r": 8, "max_steps": 10}, "metrics": map[string]any{"step": 2, "loss": 2.5}},
+			"events": []map[string]any{{"seq": 1, "type": "step", "step": 1, "loss": 3.0}, {"seq": 2, "type": "step", "step": 2, "loss": 2.5}}, "models": []any{}})
 	})
 	b.HandleFunc("GET /v1/models", func(w http.ResponseWriter, r *http.Request) {
 		jsonOK(w, map[string]any{"object": "list", "data": []map[string]string{{"id": "medqa-tiny", "object": "model"}}})

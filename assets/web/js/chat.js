@@ -195,8 +195,9 @@ function updatePreview() {
     const n = medqa.countTokens(text);
     const messages = [...history];
     if (text) messages.push({ role: "user", content: text });
-    const rendered = medqa.renderChat(messages, true);
-    const total = medqa.countTokens(rendered);
+    // Nothing to render before the first question (the template refuses an empty chat).
+    const rendered = messages.length ? medqa.renderChat(messages, true) : "";
+    const total = rendered ? medqa.countTokens(rendered) : 0;
     count.textContent = `${n} token${n === 1 ? "" : "s"} · prompt ${total}`;
     count.dataset.tokens = String(n);
     prompt.textContent = rendered;

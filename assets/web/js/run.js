@@ -5,13 +5,17 @@ import { api } from "./admin.js";
 const $ = (id) => document.getElementById(id);
 const root = $("run");
 const id = root.dataset.id;
-const terminal = new Set(["done", "failed", "cancelled", "interrupted"]);
+const terminal = new Set(["succeeded", "failed", "cancelled", "interrupted"]);
 let status = root.dataset.status;
 let maxSteps = Number(root.dataset.maxSteps || 0);
 let retry = 0;
+let heard = 0; // status events received: newer than what an action's answer says
 // The page was drawn with events up to this step; a stream that replays history from the start
 // must not add them twice.
 const renderedStep = Number(root.dataset.lastStep || -1);
+// Events carry the run's sequence number: a (re)connected stream replays the history first, and
+// the page takes each event once.
+let seenSeq = Number(root.dataset.lastSeq || 0);
 
 function setStatus(s) {
   if (!s) return;
@@ -21,8 +25,9 @@ function setStatus(s) {
   badge.className = `badge st-${s}`;
   badge.dataset.status = s;
   badge.textContent = s;
+  if (terminal.has(s)) $("run-eta").textContent = "—";
   for (const b of document.querySelectorAll("button[data-action]")) {
-    b.disabled = !b.dataset.when.split(" ").includes(s);
+    b.disabled = !(b.dataset.when === "any" || b.dataset.when.split(" ").includes(s));
   }
 }
 
@@ -60,17 +65,23 @@ function refreshChart() {
   }, 400);
 }
 
+// The trainer's own fields beyond the fixed ones (max_steps, …) arrive under "other".
+const extra = (e, k) => e[k] ?? e.other?.[k];
+
 function onEvent(e) {
+  if (e.seq > 0) {
+    if (e.seq <= seenSeq) return;
+    seenSeq = e.seq;
+  }
+  const ms = extra(e, "max_steps");
   if (["step", "eval", "checkpoint"].includes(e.type) && e.step <= renderedStep) return;
   switch (e.type) {
     case "start":
-      if (e.max_steps > 0) maxSteps = e.max_steps;
-      setStatus("running");
-      logLine(`start${e.max_steps ? `: ${e.max_steps} steps` : ""}`);
+      if (ms > 0) maxSteps = ms;
+      logLine(`${e.stage && e.stage !== "train" ? `[${e.stage}] ` : ""}start${ms ? `: ${ms} steps` : ""}`);
       break;
     case "step": {
-      if (e.max_steps > 0) maxSteps = e.max_steps;
-      if (status !== "running" && !terminal.has(status)) setStatus("running");
+      if (ms > 0) maxSteps = ms;
       $("run-step").textContent = maxSteps ? `${e.step} / ${maxSteps}` : String(e.step);
       $("run-loss").textContent = fmt(e.loss);
       $("run-eta").textContent = fmtETA(e.eta_s);
@@ -86,18 +97,17 @@ function onEvent(e) {
     case "checkpoint":
       logLine(`checkpoint at step ${e.step}: ${e.path ?? ""}`);
       break;
-    case "done":
-      setStatus("done");
-      logLine("done");
+    case "done": // a stage ended; the run's status comes in its own event
+      logLine(`${e.stage ?? "train"} done`);
       refreshChart();
       break;
     case "error":
-      setStatus("failed");
       logLine(`error: ${e.message ?? ""}`);
       break;
-    case "status":
+    case "status": // the server's word on the run's status, after every change
+      heard++;
       setStatus(e.status);
-      logLine(`status: ${e.status}`);
+      logLine(`status: ${e.message || e.status}`);
       break;
     case "log":
       logLine(e.message ?? "");
@@ -124,11 +134,12 @@ for (const b of document.querySelectorAll("button[data-action]")) {
   b.addEventListener("click", async () => {
     $("action-error").textContent = "";
     b.disabled = true;
+    const before = heard;
     try {
       const r = await api("POST", b.dataset.url);
-      if (r?.status) setStatus(r.status);
-      $("live").textContent = `${b.textContent.toLowerCase()} requested`;
-      if (b.dataset.action === "resume") {
+      if (r?.status && heard === before) setStatus(r.status);
+      $("live").textContent = b.dataset.action === "activate" ? `now serving ${r?.serving ?? ""}` : `${b.textContent.toLowerCase()} requested`;
+      if (b.dataset.action === "resume" || b.dataset.action === "evaluate") {
         if (!r?.status) setStatus("queued");
         follow();
       }

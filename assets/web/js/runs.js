@@ -17,9 +17,12 @@ function config() {
     switch (el.dataset.kind) {
       case "int": out[el.name] = parseInt(v, 10); break;
       case "float": out[el.name] = Number(v); break;
+      case "list": out[el.name] = v.split(",").map((x) => x.trim()).filter(Boolean); break;
       default: out[el.name] = v;
     }
   }
+  // Max steps, when set, replaces the epochs (the server takes one or the other).
+  if (out.max_steps > 0) delete out.epochs;
   return out;
 }
 

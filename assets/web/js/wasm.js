@@ -14,6 +14,7 @@ export function loadMedqa() {
 }
 
 async function load() {
+  const own = servedTokenizer(); // fetched while the module compiles
   if (!globalThis.Go) await import("/wasm/wasm_exec.js");
   const res = await fetch("/wasm/medqa.wasm");
   if (!res.ok) throw new Error(`/wasm/medqa.wasm: HTTP ${res.status}`);
@@ -22,7 +23,26 @@ async function load() {
   const { instance } = await WebAssembly.instantiateStreaming(res, go.importObject);
   go.run(instance).then(() => console.warn("medqa wasm module exited"));
   await ready;
-  return wrap(globalThis.medqa);
+  const m = globalThis.medqa;
+  const files = await own;
+  if (files) {
+    const r = m.useTokenizer(files.bin, files.config);
+    if (r instanceof Error) console.warn("medqa: the served model's tokenizer is unusable here; counting with Qwen2.5's:", r);
+  }
+  return wrap(m);
+}
+
+// The served model's tokenizer (GET /api/tokenizer/…), so that counts and the prompt preview
+// match what the server will do; null when the server offers none (the module then uses the
+// Qwen2.5 tokenizer it carries).
+async function servedTokenizer() {
+  try {
+    const [b, c] = await Promise.all([fetch("/api/tokenizer/tokenizer.bin"), fetch("/api/tokenizer/tokenizer_config.json")]);
+    if (!b.ok || !c.ok) return null;
+    return { bin: new Uint8Array(await b.arrayBuffer()), config: await c.text() };
+  } catch {
+    return null;
+  }
 }
 
 // The Go side takes and returns JSON strings for structured values (cheaper and simpler than

@@ -7,6 +7,7 @@ package main
 // Never shipped: `make wasm` builds without the medqa_stub tag.
 
 import (
+	"errors"
 	"strings"
 
 	"medqa/wasm/chat"
@@ -14,6 +15,7 @@ import (
 
 func newCore() (*core, error) {
 	return &core{
+		use: func([]byte, []byte) error { return errors.New("useTokenizer: the stand-in core has no tokenizer") },
 		encode: func(text string) ([]int, error) {
 			ids := make([]int, len(text))
 			for i := range len(text) {

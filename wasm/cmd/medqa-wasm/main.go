@@ -8,6 +8,8 @@
 //	renderChat(messagesJSON, addGenerationPrompt) → prompt text
 //	decode(idsJSON) → text
 //	score(prediction, referencesJSON) → JSON object (the fields of `trainer score`)
+//	useTokenizer(tokenizerBin Uint8Array, tokenizerConfigJSON) → true: count and render with
+//	    this tokenizer (the served model's) instead of the Qwen2.5 one the module carries
 //
 // Structured values cross as JSON strings (assets/web/js/wasm.js wraps them): one encode on each
 // side is cheaper and simpler than walking JS objects through syscall/js. Failures come back as
@@ -57,6 +59,17 @@ func main() {
 		}
 		return c.decode(ids)
 	}))
+	api.Set("useTokenizer", fn(func(a []js.Value) (any, error) {
+		if len(a) < 2 || a[0].Type() != js.TypeObject {
+			return nil, fmt.Errorf("useTokenizer: want (Uint8Array, string)")
+		}
+		bin := make([]byte, a[0].Get("length").Int())
+		js.CopyBytesToGo(bin, a[0])
+		if err := c.use(bin, []byte(arg(a, 1))); err != nil {
+			return nil, err
+		}
+		return true, nil
+	}))
 	api.Set("score", fn(func(a []js.Value) (any, error) {
 		var refs []string
 		if err := json.Unmarshal([]byte(arg(a, 1)), &refs); err != nil {
@@ -77,6 +90,7 @@ func main() {
 
 // core is what the module exposes; bind.go fills it from the medqa/wasm packages.
 type core struct {
+	use    func(tokenizerBin, tokenizerConfig []byte) error
 	encode func(text string) ([]int, error)
 	decode func(ids []int) (string, error)
 	render func(msgs []chat.Message, addGenerationPrompt bool) (string, error)

@@ -17,18 +17,18 @@ func TestFront(t *testing.T) {
 	be.HandleFunc("GET /api/session", func(w http.ResponseWriter, r *http.Request) {
 		sawCookie = r.Header.Get("Cookie")
 		if sawCookie != "medqa_session=ok" {
-			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"authenticated":false}`) // as the backend answers
 			return
 		}
-		io.WriteString(w, `{"csrf_token":"t1"}`)
+		io.WriteString(w, `{"authenticated":true,"csrf_token":"t1"}`)
 	})
 	be.HandleFunc("GET /api/runs", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `[{"id":"a","status":"done","step":5,"max_steps":5}]`)
+		io.WriteString(w, `{"runs":[{"id":7,"status":"succeeded","stage":"quantize","config":{"max_steps":5},"metrics":{"step":5}}]}`)
 	})
 	be.HandleFunc("GET /api/runs/{id}", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":"no such run"}`, http.StatusNotFound)
 	})
-	be.HandleFunc("POST /api/runs/a/cancel", func(w http.ResponseWriter, r *http.Request) {
+	be.HandleFunc("POST /api/runs/7/cancel", func(w http.ResponseWriter, r *http.Request) {
 		sawOrigin = r.Header.Get("Origin")
 		w.WriteHeader(http.StatusAccepted)
 	})
@@ -53,16 +53,16 @@ func TestFront(t *testing.T) {
 		t.Errorf("anonymous /admin/runs = %d", w.Code)
 	}
 	w := do("GET", "/admin/runs", "medqa_session=ok", "")
-	if w.Code != 200 || !strings.Contains(w.Body.String(), `content="t1"`) || !strings.Contains(w.Body.String(), `href="/admin/runs/a"`) {
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `content="t1"`) || !strings.Contains(w.Body.String(), `href="/admin/runs/7"`) {
 		t.Errorf("signed-in /admin/runs = %d (backend saw cookie %q)", w.Code, sawCookie)
 	}
 	if w := do("GET", "/admin/runs/zz", "medqa_session=ok", ""); w.Code != http.StatusNotFound {
 		t.Errorf("unknown run = %d", w.Code)
 	}
-	if w := do("POST", "/api/runs/a/cancel", "medqa_session=ok", "http://medqa.example"); w.Code != http.StatusAccepted || sawOrigin != backend.URL {
+	if w := do("POST", "/api/runs/7/cancel", "medqa_session=ok", "http://medqa.example"); w.Code != http.StatusAccepted || sawOrigin != backend.URL {
 		t.Errorf("same-origin POST = %d, backend saw Origin %q, want %q", w.Code, sawOrigin, backend.URL)
 	}
-	if do("POST", "/api/runs/a/cancel", "medqa_session=ok", "https://evil.example"); sawOrigin != "https://evil.example" {
+	if do("POST", "/api/runs/7/cancel", "medqa_session=ok", "https://evil.example"); sawOrigin != "https://evil.example" {
 		t.Errorf("a foreign Origin must reach the backend unchanged, saw %q", sawOrigin)
 	}
 }

@@ -15,12 +15,12 @@ import (
 // Remote reads sessions and runs from the backend's API on behalf of the person browsing, by
 // forwarding their cookies; it implements web.Auth and web.RunReader for the worker's pages.
 //
-// The API it reads (JSON names as in package web):
+// The API it reads (decoded by web.DecodeRuns, DecodeRunDetail and DecodeReport):
 //
-//	GET /api/session           200 {"csrf_token": "…"} with a session, 401 without
-//	GET /api/runs              [Run…] or {"runs": [Run…]}
-//	GET /api/runs/{id}         RunDetail
-//	GET /api/runs/{id}/report  EvalReport
+//	GET /api/session           {"authenticated": true, "csrf_token": "…"} with a session
+//	GET /api/runs              {"runs": [run…]}
+//	GET /api/runs/{id}         {"run": run, "events": [event…], "models": [model…]}
+//	GET /api/runs/{id}/report  report.json of `trainer eval`
 type Remote struct {
 	Base   *url.URL
 	Client *http.Client
@@ -54,33 +54,30 @@ func (rm *Remote) ListRuns(ctx context.Context) ([]web.Run, error) {
 	if err := rm.get(ctx, "/api/runs", &raw); err != nil {
 		return nil, err
 	}
-	var runs []web.Run
-	if err := json.Unmarshal(raw, &runs); err == nil {
-		return runs, nil
-	}
-	var wrapped struct {
-		Runs []web.Run `json:"runs"`
-	}
-	if err := json.Unmarshal(raw, &wrapped); err != nil {
-		return nil, fmt.Errorf("GET /api/runs: %w", err)
-	}
-	return wrapped.Runs, nil
+	return web.DecodeRuns(raw)
 }
 
 func (rm *Remote) GetRun(ctx context.Context, id string) (*web.RunDetail, error) {
-	var d web.RunDetail
-	if err := rm.get(ctx, "/api/runs/"+url.PathEscape(id), &d); err != nil {
+	var raw json.RawMessage
+	if err := rm.get(ctx, "/api/runs/"+url.PathEscape(id), &raw); err != nil {
 		return nil, err
 	}
-	return &d, nil
+	d, err := web.DecodeRunDetail(raw)
+	if err != nil {
+		return nil, err
+	}
+	if rep, err := rm.Report(ctx, id); err == nil { // the evaluation's scores, once there is one
+		d.WithReport(rep)
+	}
+	return d, nil
 }
 
 func (rm *Remote) Report(ctx context.Context, id string) (*web.EvalReport, error) {
-	var r web.EvalReport
-	if err := rm.get(ctx, "/api/runs/"+url.PathEscape(id)+"/report", &r); err != nil {
+	var raw json.RawMessage
+	if err := rm.get(ctx, "/api/runs/"+url.PathEscape(id)+"/report", &raw); err != nil {
 		return nil, err
 	}
-	return &r, nil
+	return web.DecodeReport(id, raw)
 }
 
 var errUnauthorized = errors.New("backend: no session")
