@@ -16,6 +16,10 @@
 #              another data order (default 350; 0 skips it). 600+350 is the shipped model.
 #   MIN_COUNT  drop training-split tokens seen fewer times (default 16)
 #   LIMIT      evaluate the first N test rows (default 0: all 1,636)
+#   LORA_QTYPE demo of the LoRA pipeline on top of the model: fine-tune an adapter on
+#              the rows of one question type and evaluate base vs fine-tuned side by side
+#              on that type's test rows (default treatment; empty skips it)
+#   LORA_STEPS the adapter's optimizer steps (default 200)
 #   SHIP       1 copies the result into assets/model/ (default 1)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,6 +29,8 @@ STEPS1=${STEPS1:-600}
 STEPS2=${STEPS2:-350}
 MIN_COUNT=${MIN_COUNT:-16}
 LIMIT=${LIMIT:-0}
+LORA_QTYPE=${LORA_QTYPE-treatment}
+LORA_STEPS=${LORA_STEPS:-200}
 SHIP=${SHIP:-1}
 T=$RUN/bin/trainer
 
@@ -102,6 +108,25 @@ if [ ! -f "$RUN/int8/config.json" ]; then
 	"$T" quantize --model "$MODEL" --out "$RUN/int8" --bits 8 --data "$RUN/splits" | tee "$RUN/quantize.log"
 fi
 
+LORA=$RUN/lora-${LORA_QTYPE// /-}
+if [ -n "$LORA_QTYPE" ] && [ ! -f "$LORA/eval/report.json" ]; then
+	say "LoRA demo: adapter on the \"$LORA_QTYPE\" rows, then base vs fine-tuned on its test rows"
+	mkdir -p "$LORA/splits"
+	for s in train validation test; do # split files hold one JSON object per line, qtype among its fields
+		grep -F "\"qtype\":\"$LORA_QTYPE\"" "$RUN/splits/$s.jsonl" > "$LORA/splits/$s.jsonl"
+	done
+	if [ ! -f "$LORA/run/adapter/adapter_model.safetensors" ]; then
+		RESUME=()
+		[ -d "$LORA/run/checkpoints" ] && RESUME=(--resume)
+		"$T" train "${RESUME[@]}" --model "$MODEL" --data "$LORA/splits" --out "$LORA/run" --max-steps "$LORA_STEPS" --lr 1e-3 \
+			--lora-r 16 --lora-alpha 32 --warmup-steps 10 --batch-size 8 --max-length 512 --eval-every 100 \
+			--eval-samples 100 --save-every 100 --seed 42 > "$LORA/train.log"
+	fi
+	"$T" eval --model "$MODEL" --label "default model" --compare-model "$MODEL" --compare-adapter "$LORA/run/adapter" \
+		--compare-label "default + LoRA on $LORA_QTYPE" --data "$LORA/splits" --split test --limit "$LIMIT" \
+		--batch-size 16 --max-new-tokens 256 --out "$LORA/eval"
+fi
+
 if [ "$SHIP" = 1 ]; then
 	say "ship: $RUN/int8 -> assets/model"
 	rm -rf assets/model.tmp
@@ -112,6 +137,10 @@ if [ "$SHIP" = 1 ]; then
 	cp "$RUN/eval/report.json" "$RUN/eval/report.html" assets/model.tmp/eval/
 	cp "$RUN/train/run.json" assets/model.tmp/training_run_stage1.json
 	[ -f "$RUN/train2/run.json" ] && cp "$RUN/train2/run.json" assets/model.tmp/training_run_stage2.json
+	if [ -n "$LORA_QTYPE" ]; then
+		mkdir -p "assets/model.tmp/eval/lora-${LORA_QTYPE// /-}"
+		cp "$LORA/eval/report.json" "$LORA/eval/report.html" "assets/model.tmp/eval/lora-${LORA_QTYPE// /-}/"
+	fi
 	[ -f assets/model/README.md ] && cp assets/model/README.md assets/model.tmp/
 	rm -rf assets/model.old
 	[ -d assets/model ] && mv assets/model assets/model.old

@@ -27,6 +27,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	const B, T = 8, 256
 	for _, sh := range []shape{
 		{256, 4, 4, 2, 704, 11264},
+		{256, 6, 4, 2, 768, 11252}, // the shipped shape (config.json)
 		{384, 6, 6, 2, 1024, 11264},
 		{512, 8, 8, 2, 1408, 11264},
 		{256, 4, 4, 2, 704, 151936},
