@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"medqa/files"
 )
 
 // captureVerbStdout runs fn with stdout redirected and returns what it printed.
@@ -29,7 +31,7 @@ func captureVerbStdout(t *testing.T, fn func() error) (string, error) {
 }
 
 func TestLogitsVerbMatchesTransformers(t *testing.T) {
-	dir := filepath.Join(sharedDirForModelVerbs(t), "data", "tiny-qwen2")
+	dir := filepath.Join(files.Shared(t), "data", "tiny-qwen2")
 	var ref struct {
 		Sequences [][]int64     `json:"sequences"`
 		Logits    [][][]float64 `json:"logits"`
@@ -68,28 +70,4 @@ func TestLogitsVerbMatchesTransformers(t *testing.T) {
 	if _, err := captureVerbStdout(t, func() error { return runLogits([]string{"--model", dir, "--ids", "1,12"}) }); err == nil || !strings.Contains(err.Error(), "position 1") {
 		t.Fatalf("out-of-vocabulary id: %v", err)
 	}
-}
-
-// sharedDirForModelVerbs finds ../shared beside the repository root; CI must have it.
-func sharedDirForModelVerbs(t *testing.T) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the package directory")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(filepath.Dir(dir), "shared")
-	if _, err := os.Stat(shared); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared data missing at %s", shared)
-		}
-		t.Skipf("shared data missing at %s", shared)
-	}
-	return shared
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"medqa/files"
 	"medqa/trainer/lora"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
@@ -144,7 +145,7 @@ func TestMergeRefusesWrongAdapter(t *testing.T) {
 // Qwen2 forward in float64) and compares with medqa's base+adapter forward:
 // the merged files mean what the adapter meant, to an independent reader.
 func TestMergedModelInPyTorch(t *testing.T) {
-	script := filepath.Join(sharedDirForModelVerbs(t), "bench", "torch_reference.py")
+	script := filepath.Join(files.Shared(t), "bench", "torch_reference.py")
 	if err := exec.Command("/usr/bin/python3", "-c", "import torch").Run(); err != nil {
 		t.Skipf("no python3-torch (%v): the Debian package python3-torch runs this check", err)
 	}

@@ -5,30 +5,12 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"medqa/files"
 )
 
-// repoFile returns the path of a file in the repository, found by walking
-// up from the package directory to go.mod.
-func repoFile(t testing.TB, rel string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, rel)
-		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			t.Fatal("go.mod not found above the package directory")
-		}
-		dir = up
-	}
-}
-
-func medquadPath(t testing.TB) string  { return repoFile(t, "files/medquad_qa.csv.gz") }
-func pubmedqaPath(t testing.TB) string { return repoFile(t, "files/pubmedqa_ori_pqal.json.gz") }
+func medquadPath(t testing.TB) string  { return files.Path(t, "medquad_qa.csv.gz") }
+func pubmedqaPath(t testing.TB) string { return files.Path(t, "pubmedqa_ori_pqal.json.gz") }
 
 // writeTemp writes content to a file named name in a fresh directory.
 func writeTemp(t testing.TB, name, content string) string {

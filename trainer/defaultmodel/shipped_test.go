@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"medqa/files"
 	"medqa/trainer/quant"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
@@ -23,20 +24,7 @@ func shippedDir(t *testing.T) string {
 	if d := os.Getenv("MEDQA_MODEL_DIR"); d != "" {
 		return d
 	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("no go.mod above the test")
-		}
-		dir = filepath.Dir(dir)
-	}
-	m := filepath.Join(dir, "assets", "model")
+	m := filepath.Join(files.RepoRoot(t), "assets", "model")
 	if _, err := os.Stat(filepath.Join(m, "config.json")); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("the default model is missing: %v", err)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"medqa/files"
 	"medqa/trainer/safetensors"
 )
 
@@ -160,7 +161,7 @@ func TestQuantizeLayoutAndSizes(t *testing.T) {
 // The shared tiny checkpoint (hidden 8) is too narrow for int4 groups: its
 // linears fall back to int8, and the result still matches the source.
 func TestTinyCheckpointFallsBackToInt8(t *testing.T) {
-	src := sharedTiny(t)
+	src := filepath.Join(files.Shared(t), "data", "tiny-qwen2")
 	out := filepath.Join(t.TempDir(), "q4")
 	sum, err := Quantize(src, out, Options{Bits: 4, Group: 32})
 	if err != nil {
@@ -173,29 +174,4 @@ func TestTinyCheckpointFallsBackToInt8(t *testing.T) {
 	if rel := relErr(logits(t, out, ids), logits(t, src, ids)); rel > 0.01 {
 		t.Errorf("logits rel err %g", rel)
 	}
-}
-
-// sharedTiny locates ../shared/data/tiny-qwen2 from the repository root;
-// missing shared data fails in CI and skips elsewhere.
-func sharedTiny(t *testing.T) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(filepath.Dir(dir), "shared", "data", "tiny-qwen2")
-	if _, err := os.Stat(filepath.Join(p, "model.safetensors")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared data missing: %v", err)
-		}
-		t.Skipf("shared data missing: %v", err)
-	}
-	return p
 }

@@ -3,7 +3,6 @@ package qwen2
 import (
 	"math"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"medqa/trainer/torch"
@@ -99,28 +98,4 @@ func closeRows(t *testing.T, what string, got, want []float32, tol float64) {
 		t.Fatalf("%s: |Δ| = %.3g at index %d (got %v want %v), tolerance %g", what,
 			math.Abs(float64(got[at])-float64(want[at])), at, got[at], want[at], tol)
 	}
-}
-
-// sharedDir finds ../shared beside the repository root; CI must have it.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the package directory")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(filepath.Dir(dir), "shared")
-	if _, err := os.Stat(shared); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared data missing at %s", shared)
-		}
-		t.Skipf("shared data missing at %s", shared)
-	}
-	return shared
 }

@@ -7,12 +7,13 @@ import (
 	"path/filepath"
 	"testing"
 
+	"medqa/files"
 	"medqa/trainer/torch"
 )
 
 // transformers' logits for the tiny checkpoint, every one within 1e-4.
 func TestParityReferenceLogits(t *testing.T) {
-	dir := filepath.Join(sharedDir(t), "data", "tiny-qwen2")
+	dir := filepath.Join(files.Shared(t), "data", "tiny-qwen2")
 	var ref struct {
 		Sequences [][]int64     `json:"sequences"`
 		Logits    [][][]float64 `json:"logits"`

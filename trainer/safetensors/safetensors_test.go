@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"medqa/files"
 )
 
 func image(header string, data []byte) []byte {
@@ -81,7 +83,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 
 // The tiny Qwen2 checkpoint was written by Python's safetensors: an independent producer.
 func TestReadsHuggingFaceFile(t *testing.T) {
-	f, err := Open(filepath.Join(sharedDir(t), "data", "tiny-qwen2", "model.safetensors"))
+	f, err := Open(filepath.Join(files.Shared(t), "data", "tiny-qwen2", "model.safetensors"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,28 +209,4 @@ func TestShardedIndexMismatches(t *testing.T) {
 			t.Errorf("%s: got %v, want %q", c.weightMap, err, c.want)
 		}
 	}
-}
-
-// sharedDir finds ../shared beside the repository root; CI must have it.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the package directory")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(filepath.Dir(dir), "shared")
-	if _, err := os.Stat(shared); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared data missing at %s", shared)
-		}
-		t.Skipf("shared data missing at %s", shared)
-	}
-	return shared
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"medqa/files"
 	"medqa/trainer/data"
 	"medqa/trainer/lora"
 	"medqa/trainer/qwen2"
@@ -123,7 +124,7 @@ func procCPUSeconds(pid int) (float64, error) {
 // peer cannot run here. The CPU time of a step is read from /proc as each
 // step's line arrives (python -u, so lines are not held in a buffer).
 func peerLoRAStep(b *testing.B, threads int) (wall, cpu float64) {
-	script := filepath.Join(sharedDir(b), "bench", "torch_reference.py")
+	script := filepath.Join(files.Shared(b), "bench", "torch_reference.py")
 	if _, err := os.Stat(script); err != nil {
 		if os.Getenv("CI") == "true" {
 			b.Fatalf("peer script missing: %v", err)
@@ -176,24 +177,6 @@ func peerLoRAStep(b *testing.B, threads int) (wall, cpu float64) {
 		b.Fatal("peer printed no timed steps")
 	}
 	return wall, cpu
-}
-
-// sharedDir is ../shared relative to the repository root (the directory with go.mod).
-func sharedDir(tb testing.TB) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(filepath.Dir(dir), "shared")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("no go.mod above the package directory")
-		}
-		dir = parent
-	}
 }
 
 // BenchmarkLoRAStepCUDA is the GPU check's training step: Qwen2.5-0.5B shape,

@@ -9,29 +9,11 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"medqa/files"
 	"medqa/trainer/data"
 	"medqa/wasm/chat"
 	"medqa/wasm/tokenizer"
 )
-
-// repoRoot is the nearest directory above the test holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-}
 
 // fixture is the real corpus: MedQuAD's leak-free splits as `trainer data`
 // makes them, the Qwen2.5 tokenizer, and its trim to the training split.
@@ -55,7 +37,7 @@ var (
 
 func loadFixture(t *testing.T) *fixture {
 	t.Helper()
-	root := repoRoot(t)
+	root := files.RepoRoot(t)
 	fixOnce.Do(func() { fix, fixErr = buildFixture(root) })
 	if fixErr != nil {
 		t.Fatal(fixErr)

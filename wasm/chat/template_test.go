@@ -6,34 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// sharedDir returns ../shared beside the repository root; see the GUIDE.
-// Missing data skips locally and fails in CI (CI=true).
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = filepath.Dir(dir)
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("reference data missing: %v", err)
-		}
-		t.Skipf("reference data missing (%v); set CI=true to make this fatal", err)
-	}
-	return shared
-}
+	"medqa/files"
+)
 
 type rendering struct {
 	TemplateOf          string    `json:"template_of"`
@@ -45,7 +20,7 @@ type rendering struct {
 // templates parses the two reference configs; the names are the vectors'
 // template_of values.
 func templates(t *testing.T) map[string]*Template {
-	dir := filepath.Join(sharedDir(t), "data", "qwen2.5-tokenizer")
+	dir := filepath.Join(files.Shared(t), "data", "qwen2.5-tokenizer")
 	out := map[string]*Template{}
 	for _, name := range []string{"Qwen2.5-0.5B", "Qwen2.5-0.5B-Instruct"} {
 		tmpl, err := Load(filepath.Join(dir, name))
@@ -83,7 +58,7 @@ func checkRenderings(t *testing.T, where string, rs []rendering) {
 
 func TestPublicChatVectors(t *testing.T) {
 	var v struct{ Chat []rendering }
-	data, err := os.ReadFile(filepath.Join(sharedDir(t), "vectors", "tokenizer", "public.json"))
+	data, err := os.ReadFile(filepath.Join(files.Shared(t), "vectors", "tokenizer", "public.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,13 +5,15 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"medqa/files"
 )
 
 // medquadPairs returns n (prediction, reference) pairs of MedQuAD answers:
 // consecutive answers, which usually come from the same document and so
 // overlap the way a model's answer overlaps the reference.
 func medquadPairs(b *testing.B, n int) (preds []string, refs [][]string, words int) {
-	path := filepath.Join(sharedDir(b), "data", "medquad", "medquad_qa.csv")
+	path := filepath.Join(files.Shared(b), "data", "medquad", "medquad_qa.csv")
 	f, err := os.Open(path)
 	if err != nil {
 		b.Fatal(err)

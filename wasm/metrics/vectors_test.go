@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"medqa/files"
 )
 
 // The reference vectors (../shared/vectors/metrics/public.json) were produced
@@ -54,7 +56,7 @@ type vectorGroup struct {
 }
 
 func loadVectors(t testing.TB) vectorFile {
-	path := filepath.Join(sharedDir(t), "vectors", "metrics", "public.json")
+	path := filepath.Join(files.Shared(t), "vectors", "metrics", "public.json")
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -10,12 +10,13 @@ import (
 	"testing"
 
 	"medqa/assets"
+	"medqa/files"
 )
 
 // medquadAnswers returns the first answers of files/medquad_qa.csv.gz,
 // at least minBytes of them.
 func medquadAnswers(b testing.TB, minBytes int) []string {
-	f, err := os.Open(filepath.Join(repoRoot(b), "files", "medquad_qa.csv.gz"))
+	f, err := os.Open(filepath.Join(files.RepoRoot(b), "files", "medquad_qa.csv.gz"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func BenchmarkEncodeMedQuAD(b *testing.B) {
 // "binary" is tokenizer.bin.gz (what Load picks, and what the browser
 // fetches), "json" is tokenizer.json.gz.
 func BenchmarkLoad(b *testing.B) {
-	dir := filepath.Join(repoRoot(b), "assets", "tokenizer", "qwen2.5")
+	dir := filepath.Join(files.RepoRoot(b), "assets", "tokenizer", "qwen2.5")
 	for _, name := range []string{"tokenizer.bin.gz", "tokenizer.json.gz"} {
 		gz, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {

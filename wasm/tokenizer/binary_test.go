@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"medqa/files"
 )
 
 // equalTables compares everything a Tokenizer runs on.
@@ -46,7 +48,7 @@ func readGz(t *testing.T, path string) []byte {
 // tokenizer.json.gz, byte for byte: regenerate it with
 // `go run ./trainer tokenize --tokenizer DIR --save-binary FILE` when this fails.
 func TestShippedBinaryIsCurrent(t *testing.T) {
-	dir := filepath.Join(repoRoot(t), "assets", "tokenizer", "qwen2.5")
+	dir := filepath.Join(files.RepoRoot(t), "assets", "tokenizer", "qwen2.5")
 	cfg, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json"))
 	if err != nil {
 		t.Fatal(err)

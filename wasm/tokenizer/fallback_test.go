@@ -6,11 +6,13 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"medqa/files"
 )
 
 // Without tokenizer.json the slow tokenizer's files give the same tables.
 func TestVocabMergesFallback(t *testing.T) {
-	dir := filepath.Join(sharedDir(t), "data", "qwen2.5-tokenizer")
+	dir := filepath.Join(files.Shared(t), "data", "qwen2.5-tokenizer")
 	fsys := fstest.MapFS{}
 	for _, name := range []string{"vocab.json", "merges.txt", "Qwen2.5-0.5B-Instruct/tokenizer_config.json"} {
 		data, err := os.ReadFile(filepath.Join(dir, name))

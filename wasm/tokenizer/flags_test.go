@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"medqa/files"
 )
 
 // testdata/flags.json: added tokens with lstrip, rstrip and normalized set,
@@ -26,7 +28,7 @@ func TestAddedTokenFlags(t *testing.T) {
 	if err := json.Unmarshal(data, &ref); err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(sharedDir(t), "data", "qwen2.5-tokenizer")
+	dir := filepath.Join(files.Shared(t), "data", "qwen2.5-tokenizer")
 	raw, err := os.ReadFile(filepath.Join(dir, "tokenizer.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"medqa/files"
 )
 
 type vectors struct {
@@ -26,7 +28,7 @@ type vectors struct {
 
 func loadVectors(t testing.TB) *vectors {
 	var v vectors
-	data, err := os.ReadFile(filepath.Join(sharedDir(t), "vectors", "tokenizer", "public.json"))
+	data, err := os.ReadFile(filepath.Join(files.Shared(t), "vectors", "tokenizer", "public.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +49,7 @@ var (
 
 // qwen loads the reference tokenizer folder once per test binary.
 func qwen(t testing.TB) *Tokenizer {
-	dir := filepath.Join(sharedDir(t), "data", "qwen2.5-tokenizer")
+	dir := filepath.Join(files.Shared(t), "data", "qwen2.5-tokenizer")
 	sharedOnce.Do(func() { sharedTok, sharedErr = Load(dir) })
 	if sharedErr != nil {
 		t.Fatal(sharedErr)
