@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"medqa/trainer/atomicfile"
+
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -54,32 +56,12 @@ func loadHash(dir, password string, cost int, announce io.Writer) ([]byte, error
 	if err != nil {
 		return nil, err
 	}
-	if err := writeAtomic(path, append(h, '\n')); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteFile(path, append(h, '\n'), 0o600); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(announce, "\nmedqa: generated admin password (shown only this once; its hash is in %s):\n\n    %s\n\n", path, pw)
 	return h, nil
-}
-
-func writeAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"medqa/trainer/atomicfile"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/safetensors"
 	"medqa/trainer/torch"
@@ -153,7 +154,7 @@ func Save(dir string, m *qwen2.Model, c Config) (err error) {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, ConfigFile), append(raw, '\n'))
+	return atomicfile.WriteFile(filepath.Join(dir, ConfigFile), append(raw, '\n'), 0o644)
 }
 
 // Load reads a PEFT adapter directory and attaches it to m in dt (frozen: no
@@ -223,25 +224,4 @@ func Load(dir string, m *qwen2.Model, dt torch.DType) (c Config, err error) {
 			Scale: c.Scale(), Dropout: c.Dropout}
 	}
 	return c, nil
-}
-
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"medqa/trainer/atomicfile"
 	"medqa/trainer/safetensors"
 	"medqa/trainer/torch"
 )
@@ -284,28 +285,7 @@ func (m *Model) Save(dir string) (err error) {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, "config.json"), append(raw, '\n'))
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
+	return atomicfile.WriteFile(filepath.Join(dir, "config.json"), append(raw, '\n'), 0o644)
 }
 
 // Close frees the weights, adapters and caches the model owns.

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"medqa/trainer/atomicfile"
 )
 
 // IndexFile is the name of the index of a sharded checkpoint.
@@ -172,26 +174,5 @@ func WriteDir(dir string, tensors []Tensor, metadata map[string]string, maxShard
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, IndexFile), append(raw, '\n'))
-}
-
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil || tmp.Sync() != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return nil
+	return atomicfile.WriteFile(filepath.Join(dir, IndexFile), append(raw, '\n'), 0o644)
 }
