@@ -59,15 +59,3 @@ func numel(shape []int64) int64 {
 	}
 	return n
 }
-
-func sameShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"medqa/trainer/qwen2"
@@ -62,7 +63,7 @@ func readFloat(dir string, c qwen2.Config) ([]Weight, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: missing tensor %q", dir, s.name)
 		}
-		if !sameShape(t.Shape, s.shape) {
+		if !slices.Equal(t.Shape, s.shape) {
 			return nil, fmt.Errorf("%s: tensor %q has shape %v, config.json implies %v", dir, s.name, t.Shape, s.shape)
 		}
 		data, err := toFloat32(t)
@@ -127,7 +128,7 @@ func readQuantized(dir string, c qwen2.Config, qc Config) ([]Weight, error) {
 			return t, fmt.Errorf("%s: missing tensor %q", path, name)
 		}
 		used[name] = true
-		if t.DType != dt || !sameShape(t.Shape, shape) {
+		if t.DType != dt || !slices.Equal(t.Shape, shape) {
 			return t, fmt.Errorf("%s: tensor %q is %s %v, want %s %v", path, name, t.DType, t.Shape, dt, shape)
 		}
 		return t, nil

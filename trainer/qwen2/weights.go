@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"medqa/trainer/atomicfile"
@@ -131,7 +132,7 @@ func New(c Config, ws map[string]*torch.Tensor, dt torch.DType, dev torch.Device
 		if !ok {
 			return nil, fmt.Errorf("missing tensor %q", e.name)
 		}
-		if got := t.Shape(); !sameShape(got, e.shape) {
+		if got := t.Shape(); !slices.Equal(got, e.shape) {
 			return nil, fmt.Errorf("tensor %q has shape %v, config implies %v", e.name, got, e.shape)
 		}
 	}
@@ -158,18 +159,6 @@ func New(c Config, ws map[string]*torch.Tensor, dt torch.DType, dev torch.Device
 		m.LMHead = &Linear{Weight: ws["lm_head.weight"]}
 	}
 	return m, nil
-}
-
-func sameShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 var storedDTypes = map[safetensors.DType]torch.DType{safetensors.F32: torch.Float32, safetensors.BF16: torch.BFloat16,
@@ -215,7 +204,7 @@ func Load(dir string, dt torch.DType, dev torch.Device) (m *Model, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: missing tensor %q", dir, e.name)
 		}
-		if !sameShape(st.Shape, e.shape) {
+		if !slices.Equal(st.Shape, e.shape) {
 			return nil, fmt.Errorf("%s: tensor %q has shape %v, config.json implies %v", dir, e.name, st.Shape, e.shape)
 		}
 		sdt, ok := storedDTypes[st.DType]

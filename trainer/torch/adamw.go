@@ -5,7 +5,10 @@ package torch
 */
 import "C"
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // AdamW is torch.optim.AdamW (decoupled weight decay, bias correction, no amsgrad).
 // Its state (per parameter: step, exp_avg, exp_avg_sq) can be read and restored
@@ -94,7 +97,7 @@ func (o *AdamW) LoadState(st []AdamWState) error {
 		fresh[i].Step = e.Step
 		if e.ExpAvg != nil {
 			want := o.params[i].Shape()
-			if !equalShape(e.ExpAvg.Shape(), want) || !equalShape(e.ExpAvgSq.Shape(), want) {
+			if !slices.Equal(e.ExpAvg.Shape(), want) || !slices.Equal(e.ExpAvgSq.Shape(), want) {
 				return fmt.Errorf("optimizer state for %q: shape %v, parameter has %v", e.Name, e.ExpAvg.Shape(), want)
 			}
 			p := o.params[i]
@@ -117,16 +120,4 @@ func (o *AdamW) Close() {
 		o.state[i].ExpAvg.Close()
 		o.state[i].ExpAvgSq.Close()
 	}
-}
-
-func equalShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
