@@ -1,6 +1,7 @@
-// Package atomicfile writes a file so that readers see either the old content
-// or the whole new one, never a half-written file: the bytes go to a temporary
-// file in the same directory, are synced, and only then renamed over the path.
+// Package atomicfile writes a file or a directory so that readers see either
+// the old content or the whole new one, never a half-written file: the bytes
+// go to a temporary file in the same directory, are synced, and only then
+// renamed over the path.
 package atomicfile
 
 import (

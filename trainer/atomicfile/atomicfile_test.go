@@ -28,3 +28,44 @@ func TestWriteFileReplacesWholeAndLeavesNoTemp(t *testing.T) {
 		t.Fatalf("directory holds %d entries, want only config.json", len(ents))
 	}
 }
+
+func TestReplaceDirSwapsWholeDirectories(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "out")
+	write := func(d, name, content string) {
+		t.Helper()
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// First publication: nothing to move aside.
+	write(filepath.Join(root, ".out.tmp-1"), "a.json", "one")
+	if err := ReplaceDir(filepath.Join(root, ".out.tmp-1"), dir); err != nil {
+		t.Fatal(err)
+	}
+	// Second: the old directory's files must not survive beside the new ones.
+	write(filepath.Join(root, ".out.tmp-2"), "b.json", "two")
+	if err := ReplaceDir(filepath.Join(root, ".out.tmp-2"), dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a.json")); !os.IsNotExist(err) {
+		t.Fatalf("a.json of the replaced directory survived: %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "b.json")); string(got) != "two" {
+		t.Fatalf("b.json = %q", got)
+	}
+	// A failed publication (tmp missing) keeps the old directory.
+	if err := ReplaceDir(filepath.Join(root, ".out.tmp-3"), dir); err == nil {
+		t.Fatal("publishing a missing directory succeeded")
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "b.json")); string(got) != "two" {
+		t.Fatalf("after a failed swap b.json = %q, want the old directory back", got)
+	}
+	ents, _ := os.ReadDir(root)
+	if len(ents) != 1 {
+		t.Fatalf("root holds %d entries, want only out", len(ents))
+	}
+}

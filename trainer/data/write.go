@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"medqa/trainer/atomicfile"
 	"medqa/wasm/chat"
 )
 
@@ -86,7 +87,7 @@ func (ds *Dataset) WriteDir(out string) (err error) {
 	if err := writeFile(filepath.Join(tmp, StatsFile), ds.Stats.Encode); err != nil {
 		return err
 	}
-	return swapDir(tmp, out)
+	return atomicfile.ReplaceDir(tmp, out)
 }
 
 // checkReplaceable fails when out exists and is not an earlier output.
@@ -113,28 +114,6 @@ func checkReplaceable(out string) error {
 		if !ours[e.Name()] || !e.Type().IsRegular() {
 			return fmt.Errorf("--out %s: refusing to replace it: it holds %s, which this command did not write", out, e.Name())
 		}
-	}
-	return nil
-}
-
-// swapDir moves tmp to out. An old out is first moved aside and removed
-// only once tmp is in place, so a failure leaves the old output intact.
-func swapDir(tmp, out string) error {
-	old := tmp + ".old"
-	hadOld := false
-	if err := os.Rename(out, old); err == nil {
-		hadOld = true
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	if err := os.Rename(tmp, out); err != nil {
-		if hadOld {
-			os.Rename(old, out)
-		}
-		return err
-	}
-	if hadOld {
-		return os.RemoveAll(old)
 	}
 	return nil
 }

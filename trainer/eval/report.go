@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"medqa/trainer/atomicfile"
 	"medqa/wasm/metrics"
 )
 
@@ -173,8 +174,5 @@ func (r *Report) WriteDir(out string, worst int) (err error) {
 	if err := os.WriteFile(filepath.Join(tmp, "report.html"), html.Bytes(), 0o644); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(out); err != nil {
-		return err
-	}
-	return os.Rename(tmp, out)
+	return atomicfile.ReplaceDir(tmp, out)
 }

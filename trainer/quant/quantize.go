@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"medqa/trainer/atomicfile"
 	"medqa/trainer/safetensors"
 )
 
@@ -120,15 +121,7 @@ func Quantize(src, out string, opt Options) (sum Summary, err error) {
 			return sum, err
 		}
 	}
-	if _, err := os.Stat(out); err == nil {
-		if err := os.Remove(out); err != nil { // empty, checked above
-			return sum, err
-		}
-	}
-	if err := os.Rename(tmp, out); err != nil {
-		return sum, err
-	}
-	return sum, nil
+	return sum, atomicfile.ReplaceDir(tmp, out) // an existing out is empty, checked above
 }
 
 // encode stores one weight in its format encoding and accounts for it.

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"medqa/trainer/atomicfile"
 	"medqa/trainer/safetensors"
 	"medqa/trainer/torch"
 )
@@ -136,18 +137,7 @@ func replaceDir(tmp, dir string) error {
 	}); err != nil {
 		return err
 	}
-	if _, err := os.Stat(dir); err == nil {
-		old := tmp + ".old"
-		if err := os.Rename(dir, old); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp, dir); err != nil {
-			os.Rename(old, dir)
-			return err
-		}
-		return os.RemoveAll(old)
-	}
-	return os.Rename(tmp, dir)
+	return atomicfile.ReplaceDir(tmp, dir)
 }
 
 func writeFileSync(path string, data []byte) error {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"medqa/trainer/atomicfile"
 	"medqa/wasm/chat"
 	"medqa/wasm/tokenizer"
 )
@@ -137,13 +138,5 @@ func WriteDir(dir string, files map[string][]byte) (err error) {
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return err
 	}
-	old := tmp + ".old"
-	if err := os.Rename(dir, old); err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		os.Rename(old, dir)
-		return err
-	}
-	return os.RemoveAll(old)
+	return atomicfile.ReplaceDir(tmp, dir)
 }
