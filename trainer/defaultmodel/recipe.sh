@@ -13,7 +13,9 @@
 #   RUN        work folder (default runs/default-model; /runs/ is git-ignored)
 #   STEPS1     stage 1: optimizer steps of 8 sequences from random weights (default 600)
 #   STEPS2     stage 2: steps continuing from stage 1 with a fresh cosine cycle and
-#              another data order (default 350; 0 skips it). 600+350 is the shipped model.
+#              another data order (default 350; 0 skips it)
+#   STEPS3     stage 3: the long stage, another warm restart on another data order
+#              (default 5000; 0 skips it). 600+350+5000 is the shipped model.
 #   MIN_COUNT  drop training-split tokens seen fewer times (default 16)
 #   LIMIT      evaluate the first N test rows (default 0: all 1,636)
 #   LORA_QTYPE demo of the LoRA pipeline on top of the model: fine-tune an adapter on
@@ -27,6 +29,7 @@ cd "$(dirname "$0")/../.."
 RUN=${RUN:-runs/default-model}
 STEPS1=${STEPS1:-600}
 STEPS2=${STEPS2:-350}
+STEPS3=${STEPS3:-5000}
 MIN_COUNT=${MIN_COUNT:-16}
 LIMIT=${LIMIT:-0}
 LORA_QTYPE=${LORA_QTYPE-treatment}
@@ -86,6 +89,12 @@ if [ "$STEPS2" -gt 0 ]; then
 		--max-steps "$STEPS2" --lr 6e-4 --warmup-steps 20 --eval-every 350 --seed 43
 	MODEL=$RUN/train2/model
 fi
+if [ "$STEPS3" -gt 0 ]; then
+	# Stage 3: most of the budget; about 3 more epochs of the training split.
+	train "$RUN/train3" --full --model "$MODEL" \
+		--max-steps "$STEPS3" --lr 8e-4 --warmup-steps 30 --eval-every 500 --seed 44
+	MODEL=$RUN/train3/model
+fi
 
 # Generation stops at <|im_end|> (the chat turn's end) or <|endoftext|>; greedy.
 cat > "$MODEL/generation_config.json" <<EOF
@@ -136,7 +145,9 @@ if [ "$SHIP" = 1 ]; then
 	cp "$RUN/tokenizer/vocab_map.json" assets/model.tmp/
 	cp "$RUN/eval/report.json" "$RUN/eval/report.html" assets/model.tmp/eval/
 	cp "$RUN/train/run.json" assets/model.tmp/training_run_stage1.json
-	[ -f "$RUN/train2/run.json" ] && cp "$RUN/train2/run.json" assets/model.tmp/training_run_stage2.json
+	for n in 2 3; do
+		[ -f "$RUN/train$n/run.json" ] && cp "$RUN/train$n/run.json" assets/model.tmp/training_run_stage$n.json
+	done
 	if [ -n "$LORA_QTYPE" ]; then
 		mkdir -p "assets/model.tmp/eval/lora-${LORA_QTYPE// /-}"
 		cp "$LORA/eval/report.json" "$LORA/eval/report.html" "assets/model.tmp/eval/lora-${LORA_QTYPE// /-}/"
