@@ -28,14 +28,13 @@ func pages(au *auth.Auth, rm *runs.Manager, eng *engine.Engine, static fs.FS, ch
 	return web.New(d)
 }
 
-// chatSettings are the chat page's defaults: the served model's sampling defaults and the
-// engine's token limits.
+// chatSettings are the chat page's defaults: the served model's sampling defaults (greedy,
+// temperature 0, when its generation_config.json does not sample, as transformers does) and
+// the engine's token limits.
 func chatSettings(name string, s engine.Sampling, cfg engine.Config) web.ChatSettings {
 	c := web.DefaultChatSettings()
 	c.Model = name
-	if s.Temperature > 0 {
-		c.Temperature = s.Temperature
-	}
+	c.Temperature = max(s.Temperature, 0)
 	if s.TopP > 0 && s.TopP <= 1 {
 		c.TopP = s.TopP
 	}
