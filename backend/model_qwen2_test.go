@@ -457,6 +457,13 @@ func TestE2EDefaultModelChat(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := b.Tokenizer
+	// The page's defaults are the model's (greedy, repetition penalty 1.1), so it must stream
+	// exactly what the engine gives with them; a second copy of the model computes that.
+	ref, err := loadDefaultModel(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want24, _ := engineReply(t, ref, []chat.Message{{Role: "user", Content: "What is glaucoma?"}}, 24)
 	url := modelServer(t, b)
 	ctx := browser(t)
 	const q = "What is glaucoma?"
@@ -471,8 +478,8 @@ func TestE2EDefaultModelChat(t *testing.T) {
 		return strings.Contains(js[string](t, ctx, `document.getElementById("log").textContent`), "tokens/s")
 	})
 	a := js[string](t, ctx, lastAnswer)
-	if len(strings.Fields(a)) < 5 {
-		t.Errorf("answer %q", a)
+	if !strings.HasPrefix(a, want24) || !strings.Contains(strings.ToLower(a), "glaucoma") {
+		t.Errorf("answer %q: want an answer about glaucoma that starts %q", a, want24)
 	}
 	waitFor(t, 10*time.Second, "the prompt preview with the answer", func() bool {
 		return strings.Contains(js[string](t, ctx, `document.getElementById("prompt").textContent`), a)

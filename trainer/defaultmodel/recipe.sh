@@ -96,12 +96,15 @@ if [ "$STEPS3" -gt 0 ]; then
 	MODEL=$RUN/train3/model
 fi
 
-# Generation stops at <|im_end|> (the chat turn's end) or <|endoftext|>; greedy.
+# Generation stops at <|im_end|> (the chat turn's end) or <|endoftext|>; greedy,
+# with a mild repetition penalty for chat and `trainer generate` (greedy decoding
+# of so small a model loops on a phrase). `trainer eval` ignores it: pure greedy.
 cat > "$MODEL/generation_config.json" <<EOF
 {
   "eos_token_id": [$IM_END, $((V - 22))],
   "pad_token_id": $((V - 22)),
   "do_sample": false,
+  "repetition_penalty": 1.1,
   "max_new_tokens": 256
 }
 EOF

@@ -36,11 +36,10 @@ func shippedDir(t *testing.T) string {
 
 // glaucomaGolden is the shipped model's greedy answer to "What is
 // glaucoma?" (its first 24 tokens), recorded when assets/model was built.
-// The tiny model does not stay on topic (see the model card), so this
-// pins the whole inference path instead: chat template, trimmed
-// tokenizer, int8 loading, forward pass and greedy decoding must all
-// agree with what the recipe shipped. Rebuilding the model changes it.
-const glaucomaGolden = "What causes Lymphoma? The signs and symptoms of this condition is caused by mutations in the SLC1 gene."
+// It pins the whole inference path: chat template, trimmed tokenizer,
+// int8 loading, forward pass and greedy decoding must all agree with what
+// the recipe shipped. Rebuilding the model changes it.
+const glaucomaGolden = "The most common type of glaucoma is the loss of vision, which is the sharp, sharp, or sharp pain"
 
 // The shipped model answers "What is glaucoma?" through its own chat
 // template and tokenizer, greedily.
@@ -91,6 +90,11 @@ func TestShippedModelAnswers(t *testing.T) {
 	}
 	answer := tok.Decode(out)
 	t.Logf("What is glaucoma? → %q (%s)", answer, res.Reason)
+	// Whatever the model, the newcomer's first question must get an answer
+	// about glaucoma (issue 9's "done when"), not fluent text on another disease.
+	if !strings.Contains(strings.ToLower(answer), "glaucoma") {
+		t.Errorf("answer %q is off topic: it never mentions glaucoma", answer)
+	}
 	if os.Getenv("MEDQA_MODEL_DIR") != "" {
 		return // a model other than the shipped one: the golden does not apply
 	}
