@@ -69,3 +69,25 @@ func TestReplaceDirSwapsWholeDirectories(t *testing.T) {
 		t.Fatalf("root holds %d entries, want only out", len(ents))
 	}
 }
+
+func TestTempDirSitsBesideItsTarget(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "a", "b", "out")
+	tmp, err := TempDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(tmp)
+	if err != nil || !st.IsDir() || st.Mode().Perm() != 0o755 {
+		t.Fatalf("TempDir made %v (%v), want a 0755 directory", st, err)
+	}
+	if filepath.Dir(tmp) != filepath.Dir(dir) {
+		t.Fatalf("TempDir %s is not beside %s, so the rename could cross file systems", tmp, dir)
+	}
+	if err := ReplaceDir(tmp, dir); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o755 {
+		t.Fatalf("published directory: %v (%v), want 0755", st, err)
+	}
+}

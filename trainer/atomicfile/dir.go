@@ -3,6 +3,7 @@ package atomicfile
 import (
 	"errors"
 	"os"
+	"path/filepath"
 )
 
 // ReplaceDir publishes tmp, a fully written directory beside dir, as dir.
@@ -27,4 +28,24 @@ func ReplaceDir(tmp, dir string) error {
 		return os.RemoveAll(old)
 	}
 	return nil
+}
+
+// TempDir creates an empty directory beside dir (making dir's parents as
+// needed) for a caller to fill and then publish with ReplaceDir. It is
+// made 0755, the mode dir will have, rather than MkdirTemp's 0700.
+func TempDir(dir string) (string, error) {
+	dir = filepath.Clean(dir)
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return tmp, nil
 }

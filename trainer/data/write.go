@@ -59,11 +59,7 @@ func (ds *Dataset) WriteDir(out string) (err error) {
 	if err := checkReplaceable(out); err != nil {
 		return err
 	}
-	parent := filepath.Dir(out)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(out)+".tmp-")
+	tmp, err := atomicfile.TempDir(out)
 	if err != nil {
 		return err
 	}
@@ -72,9 +68,6 @@ func (ds *Dataset) WriteDir(out string) (err error) {
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp makes it 0700
-		return err
-	}
 	system := ds.Stats.SystemPrompt
 	for i, name := range SplitNames {
 		rows := ds.Splits[i]

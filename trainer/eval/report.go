@@ -152,11 +152,7 @@ func (r *Report) WriteDir(out string, worst int) (err error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	parent := filepath.Dir(out)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(out)+".tmp-")
+	tmp, err := atomicfile.TempDir(out)
 	if err != nil {
 		return err
 	}
@@ -165,9 +161,6 @@ func (r *Report) WriteDir(out string, worst int) (err error) {
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
-	}
 	if err := os.WriteFile(filepath.Join(tmp, "report.json"), append(js, '\n'), 0o644); err != nil {
 		return err
 	}

@@ -84,11 +84,7 @@ func Quantize(src, out string, opt Options) (sum Summary, err error) {
 	sum.F32Bytes = 4 * sum.Params
 
 	out = filepath.Clean(out)
-	parent := filepath.Dir(out)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return sum, err
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(out)+".tmp-")
+	tmp, err := atomicfile.TempDir(out)
 	if err != nil {
 		return sum, err
 	}
@@ -97,9 +93,6 @@ func Quantize(src, out string, opt Options) (sum Summary, err error) {
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return sum, err
-	}
 	qc := Config{QuantMethod: Method, FormatVersion: FormatVersion, Bits: opt.Bits, GroupSize: opt.Group, Weights: WeightsFile(opt.Bits)}
 	md := map[string]string{"format": "medqa-quant", "format_version": strconv.Itoa(FormatVersion),
 		"bits": strconv.Itoa(opt.Bits), "group_size": strconv.Itoa(opt.Group)}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"medqa/assets"
+	"medqa/trainer/atomicfile"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
 )
@@ -28,11 +29,7 @@ var TokenizerFiles = []string{"tokenizer.json", "tokenizer_config.json", "vocab.
 // Training (--full) and merge both end here.
 func WriteModelDir(dst string, m *qwen2.Model, base, tokDir string) (err error) {
 	defer torch.Recover(&err)
-	parent := filepath.Dir(dst)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dst)+".tmp-")
+	tmp, err := atomicfile.TempDir(dst)
 	if err != nil {
 		return err
 	}

@@ -118,10 +118,7 @@ func WriteDir(dir string, files map[string][]byte) (err error) {
 			}
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp-")
+	tmp, err := atomicfile.TempDir(dir)
 	if err != nil {
 		return err
 	}
@@ -134,9 +131,6 @@ func WriteDir(dir string, files map[string][]byte) (err error) {
 		if err := os.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {
 			return err
 		}
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
 	}
 	return atomicfile.ReplaceDir(tmp, dir)
 }
