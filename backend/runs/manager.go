@@ -210,14 +210,19 @@ func (m *Manager) Cancel(id int64) error {
 		return err
 	}
 	if !ok {
-		r, err := m.st.get(id)
-		if err != nil {
-			return err
-		}
-		return &StateError{fmt.Sprintf("run %d is %s; only queued or running runs can be cancelled", id, r.Status)}
+		return m.refused(id, "only queued or running runs can be cancelled")
 	}
 	go m.note(id, "", StatusCancelled, "")
 	return nil
+}
+
+// refused is the error for a status update that did not apply: it names the run's status now.
+func (m *Manager) refused(id int64, only string) error {
+	r, err := m.st.get(id)
+	if err != nil {
+		return err
+	}
+	return &StateError{fmt.Sprintf("run %d is %s; %s", id, r.Status, only)}
 }
 
 // interruptLocked signals the current trainer and arms the kill timer.
@@ -247,11 +252,7 @@ func (m *Manager) Resume(id int64) error {
 		return err
 	}
 	if !ok {
-		r, err := m.st.get(id)
-		if err != nil {
-			return err
-		}
-		return &StateError{fmt.Sprintf("run %d is %s; only cancelled, interrupted or failed runs can be resumed", id, r.Status)}
+		return m.refused(id, "only cancelled, interrupted or failed runs can be resumed")
 	}
 	m.note(id, "", StatusQueued, "resume")
 	m.poke()
