@@ -33,9 +33,6 @@ base model's tokenizer files (the embedded Qwen2.5 tokenizer if it has none).
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil // -h: usage printed, not a failure
-		}
 		return err
 	}
 	if fl.NArg() > 0 {

@@ -30,9 +30,6 @@ sacrebleu, squad (percent), rouge_mean and rouge_stemmed_mean.`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -42,9 +42,6 @@ With --save-binary FILE it writes the compact form the browser loads instead.
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return err
 	}
 	if fl.NArg() > 0 {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -86,9 +85,6 @@ func runTrain(args []string) (err error) {
 	var resume bool
 	fl := trainFlags(&cfg, &resume)
 	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil // -h: usage printed, not a failure
-		}
 		return err
 	}
 	if fl.NArg() > 0 {

@@ -4,6 +4,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"sort"
@@ -48,6 +50,9 @@ func main() {
 		os.Exit(2)
 	}
 	if err := v.run(os.Args[2:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return // -h: the verb's flag set has printed its usage
+		}
 		fmt.Fprintf(os.Stderr, "trainer %s: %v\n", os.Args[1], err)
 		os.Exit(1)
 	}
