@@ -60,16 +60,9 @@ func runEval(args []string) error {
 	case *maxNew <= 0:
 		return errors.New("--max-new-tokens must be positive")
 	}
-	dt, err := torch.ParseDType(*dtype)
+	dt, dev, err := parseRuntime(*dtype, *device)
 	if err != nil {
-		return fmt.Errorf("--dtype: %w", err)
-	}
-	dev, err := torch.ParseDevice(*device)
-	if err != nil {
-		return fmt.Errorf("--device: %w", err)
-	}
-	if dev.IsCUDA() && torch.CUDADeviceCount() <= int(dev) {
-		return fmt.Errorf("--device %s: libtorch sees %d CUDA devices", *device, torch.CUDADeviceCount())
+		return err
 	}
 	rows, err := eval.ReadSplit(*dataDir, *split, *limit)
 	if err != nil {

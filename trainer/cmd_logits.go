@@ -72,16 +72,26 @@ func parseIDs(s string) ([]int64, error) {
 }
 
 func loadModel(dir, dtype, device string) (*qwen2.Model, error) {
+	dt, dev, err := parseRuntime(dtype, device)
+	if err != nil {
+		return nil, err
+	}
+	return quant.LoadModel(dir, dt, dev) // a Hugging Face directory or a medqa int8/int4 one
+}
+
+// parseRuntime reads the --dtype and --device flags, and refuses a CUDA
+// device that this libtorch build cannot see.
+func parseRuntime(dtype, device string) (torch.DType, torch.Device, error) {
 	dt, err := torch.ParseDType(dtype)
 	if err != nil {
-		return nil, fmt.Errorf("--dtype: %w", err)
+		return 0, 0, fmt.Errorf("--dtype: %w", err)
 	}
 	dev, err := torch.ParseDevice(device)
 	if err != nil {
-		return nil, fmt.Errorf("--device: %w", err)
+		return 0, 0, fmt.Errorf("--device: %w", err)
 	}
 	if dev.IsCUDA() && torch.CUDADeviceCount() <= int(dev) {
-		return nil, fmt.Errorf("--device %s: libtorch sees %d CUDA devices (a CUDA build needs LIBTORCH=<path to a CUDA libtorch>)", device, torch.CUDADeviceCount())
+		return 0, 0, fmt.Errorf("--device %s: libtorch sees %d CUDA devices (a CUDA build needs LIBTORCH=<path to a CUDA libtorch>)", device, torch.CUDADeviceCount())
 	}
-	return quant.LoadModel(dir, dt, dev) // a Hugging Face directory or a medqa int8/int4 one
+	return dt, dev, nil
 }

@@ -62,13 +62,9 @@ func runQuantize(args []string) error {
 		sum.Params, quant.HumanBytes(sum.F32Bytes), quant.HumanBytes(sum.SourceBytes), quant.HumanBytes(sum.QuantBytes),
 		rep.BitsPerWeight, 100*rep.SizeRatioF32)
 	if *dataDir != "" {
-		dt, err := torch.ParseDType(*dtype)
+		dt, dev, err := parseRuntime(*dtype, *device)
 		if err != nil {
-			return fmt.Errorf("--dtype: %w", err)
-		}
-		dev, err := torch.ParseDevice(*device)
-		if err != nil {
-			return fmt.Errorf("--device: %w", err)
+			return err
 		}
 		rows, err := eval.ReadSplit(*dataDir, *split, *limit)
 		if err != nil {
