@@ -458,11 +458,10 @@ func TestE2EDefaultModelChat(t *testing.T) {
 	}
 	tok := b.Tokenizer
 	// The page's defaults are the model's (greedy, repetition penalty 1.1), so it must stream
-	// exactly what the engine gives with them; a second copy of the model computes that.
-	ref, err := loadDefaultModel(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	// exactly what the engine gives with them. That engine must not close the model on
+	// shutdown: the server below goes on with it.
+	ref := b
+	ref.Close = nil
 	want24, _ := engineReply(t, ref, []chat.Message{{Role: "user", Content: "What is glaucoma?"}}, 24)
 	url := modelServer(t, b)
 	ctx := browser(t)
