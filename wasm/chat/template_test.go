@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"medqa/files"
+	"medqa/files/testkit"
 )
 
 type rendering struct {
@@ -17,13 +18,14 @@ type rendering struct {
 	Text                string    `json:"text"`
 }
 
-// templates parses the two reference configs; the names are the vectors'
-// template_of values.
+// templates parses the two shipped tokenizer_config.json files (the
+// published Qwen2.5-0.5B and -Instruct ones, see assets/tokenizer/README.md),
+// keyed by the vectors' template_of values.
 func templates(t *testing.T) map[string]*Template {
-	dir := filepath.Join(files.Shared(t), "data", "qwen2.5-tokenizer")
+	dir := filepath.Join(files.RepoRoot(t), "assets", "tokenizer", "qwen2.5")
 	out := map[string]*Template{}
-	for _, name := range []string{"Qwen2.5-0.5B", "Qwen2.5-0.5B-Instruct"} {
-		tmpl, err := Load(filepath.Join(dir, name))
+	for name, sub := range map[string]string{"Qwen2.5-0.5B": ".", "Qwen2.5-0.5B-Instruct": "instruct"} {
+		tmpl, err := Load(filepath.Join(dir, sub))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -56,15 +58,11 @@ func checkRenderings(t *testing.T, where string, rs []rendering) {
 	}
 }
 
+// The chat renderings of the tokenizer's public vectors (transformers.js;
+// provenance in wasm/tokenizer/testdata/README.md).
 func TestPublicChatVectors(t *testing.T) {
 	var v struct{ Chat []rendering }
-	data, err := os.ReadFile(filepath.Join(files.Shared(t), "vectors", "tokenizer", "public.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &v); err != nil {
-		t.Fatal(err)
-	}
+	testkit.ReadJSON(t, "../tokenizer/testdata/public_vectors.json.gz", &v)
 	checkRenderings(t, "chat", v.Chat)
 }
 

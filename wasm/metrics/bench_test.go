@@ -1,25 +1,20 @@
 package metrics
 
 import (
+	"bytes"
 	"encoding/csv"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"medqa/files"
+	"medqa/files/testkit"
 )
 
 // medquadPairs returns n (prediction, reference) pairs of MedQuAD answers:
 // consecutive answers, which usually come from the same document and so
 // overlap the way a model's answer overlaps the reference.
 func medquadPairs(b *testing.B, n int) (preds []string, refs [][]string, words int) {
-	path := filepath.Join(files.Shared(b), "data", "medquad", "medquad_qa.csv")
-	f, err := os.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
+	path := files.Path(b, "medquad_qa.csv.gz")
+	rows, err := csv.NewReader(bytes.NewReader(testkit.ReadFile(b, path))).ReadAll()
 	if err != nil {
 		b.Fatalf("%s: %v", path, err)
 	}

@@ -5,18 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
 
-	"medqa/files"
+	"medqa/files/testkit"
 )
 
-// The reference vectors (../shared/vectors/metrics/public.json) were produced
-// by evaluate, rouge_score, nltk, sacrebleu and nmt's bleu.py; see their README.
+// The reference vectors (testdata/public_vectors.json.gz) were produced by
+// evaluate, rouge_score, nltk, sacrebleu and nmt's bleu.py; see
+// testdata/README.md for their provenance and the traps they pin down.
 
 type vectorFile struct {
 	Schema string
@@ -56,15 +55,9 @@ type vectorGroup struct {
 }
 
 func loadVectors(t testing.TB) vectorFile {
-	path := filepath.Join(files.Shared(t), "vectors", "metrics", "public.json")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	const path = "testdata/public_vectors.json.gz"
 	var v vectorFile
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	testkit.ReadJSON(t, path, &v)
 	if v.Schema != "metrics-vectors/v1" || len(v.Pairs) != v.Counts.Pairs || len(v.Groups) != v.Counts.Groups || len(v.Pairs) == 0 {
 		t.Fatalf("%s: unexpected schema %q or counts", path, v.Schema)
 	}

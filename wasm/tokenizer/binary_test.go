@@ -2,14 +2,12 @@ package tokenizer
 
 import (
 	"bytes"
-	"compress/gzip"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
-	"medqa/files"
+	"medqa/files/testkit"
 )
 
 // equalTables compares everything a Tokenizer runs on.
@@ -27,33 +25,16 @@ func equalTables(t *testing.T, a, b *Tokenizer) {
 	}
 }
 
-func readGz(t *testing.T, path string) []byte {
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
 // The shipped tokenizer.bin.gz is MarshalBinary of the shipped
 // tokenizer.json.gz, byte for byte: regenerate it with
 // `go run ./trainer tokenize --tokenizer DIR --save-binary FILE` when this fails.
 func TestShippedBinaryIsCurrent(t *testing.T) {
-	dir := filepath.Join(files.RepoRoot(t), "assets", "tokenizer", "qwen2.5")
+	dir := shippedDir(t)
 	cfg, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	fromJSON, err := Parse(readGz(t, filepath.Join(dir, "tokenizer.json.gz")), cfg)
+	fromJSON, err := Parse(testkit.ReadFile(t, filepath.Join(dir, "tokenizer.json.gz")), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +42,7 @@ func TestShippedBinaryIsCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shipped := readGz(t, filepath.Join(dir, "tokenizer.bin.gz"))
+	shipped := testkit.ReadFile(t, filepath.Join(dir, "tokenizer.bin.gz"))
 	if !bytes.Equal(shipped, want) {
 		t.Fatal("assets/tokenizer/qwen2.5/tokenizer.bin.gz is stale")
 	}

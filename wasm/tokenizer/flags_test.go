@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"medqa/files"
+	"medqa/files/testkit"
 )
 
 // testdata/flags.json: added tokens with lstrip, rstrip and normalized set,
@@ -28,11 +28,7 @@ func TestAddedTokenFlags(t *testing.T) {
 	if err := json.Unmarshal(data, &ref); err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(files.Shared(t), "data", "qwen2.5-tokenizer")
-	raw, err := os.ReadFile(filepath.Join(dir, "tokenizer.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := testkit.ReadFile(t, filepath.Join(shippedDir(t), "tokenizer.json.gz"))
 	var tj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &tj); err != nil {
 		t.Fatal(err)

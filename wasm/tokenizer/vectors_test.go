@@ -1,14 +1,13 @@
 package tokenizer
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 
 	"medqa/files"
+	"medqa/files/testkit"
 )
 
 type vectors struct {
@@ -26,15 +25,13 @@ type vectors struct {
 	} `json:"chat"`
 }
 
+// vectorsFile holds transformers.js's ids for the public strings and chat
+// renderings (provenance in testdata/README.md).
+const vectorsFile = "testdata/public_vectors.json.gz"
+
 func loadVectors(t testing.TB) *vectors {
 	var v vectors
-	data, err := os.ReadFile(filepath.Join(files.Shared(t), "vectors", "tokenizer", "public.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &v); err != nil {
-		t.Fatal(err)
-	}
+	testkit.ReadJSON(t, vectorsFile, &v)
 	if len(v.Encodings) == 0 || len(v.Chat) == 0 || v.AddSpecialTokens {
 		t.Fatalf("unexpected vectors file: %d encodings, %d chats, add_special_tokens=%v", len(v.Encodings), len(v.Chat), v.AddSpecialTokens)
 	}
@@ -47,10 +44,27 @@ var (
 	sharedErr  error
 )
 
-// qwen loads the reference tokenizer folder once per test binary.
+// shippedDir is the Qwen2.5 tokenizer the repository ships (the base
+// model's; provenance in assets/tokenizer/README.md).
+func shippedDir(t testing.TB) string {
+	return filepath.Join(files.RepoRoot(t), "assets", "tokenizer", "qwen2.5")
+}
+
+// qwen parses the shipped Qwen2.5 tokenizer.json (not the compact
+// tokenizer.bin that Load would prefer: the vectors test the standard
+// format's reader) once per test binary.
 func qwen(t testing.TB) *Tokenizer {
-	dir := filepath.Join(files.Shared(t), "data", "qwen2.5-tokenizer")
-	sharedOnce.Do(func() { sharedTok, sharedErr = Load(dir) })
+	dir := shippedDir(t)
+	sharedOnce.Do(func() {
+		var raw, cfg []byte
+		if raw, sharedErr = testkit.Read(filepath.Join(dir, "tokenizer.json.gz")); sharedErr != nil {
+			return
+		}
+		if cfg, sharedErr = testkit.Read(filepath.Join(dir, "tokenizer_config.json")); sharedErr != nil {
+			return
+		}
+		sharedTok, sharedErr = Parse(raw, cfg)
+	})
 	if sharedErr != nil {
 		t.Fatal(sharedErr)
 	}

@@ -1,7 +1,9 @@
 """Python peer of BenchmarkStemMedQuAD: NLTK 3.8's PorterStemmer as rouge_score
 uses it (tokens longer than three characters) on the rouge tokens of the same
-10,000 MedQuAD answers. Usage: python3 nltk_stem_bench.py ../shared/data/medquad/medquad_qa.csv"""
+10,000 MedQuAD answers. Usage (from the repository root):
+python3 wasm/metrics/testdata/nltk_stem_bench.py files/medquad_qa.csv.gz"""
 import csv
+import gzip
 import re
 import sys
 import time
@@ -9,7 +11,7 @@ import time
 from nltk.stem import porter
 
 st = porter.PorterStemmer()
-with open(sys.argv[1], newline="") as f:
+with (gzip.open if sys.argv[1].endswith(".gz") else open)(sys.argv[1], "rt", newline="", encoding="utf-8") as f:
     answers = [r["answer"] for r in csv.DictReader(f)]
 toks = []
 for i in range(10000):

@@ -1,5 +1,5 @@
 """Writes porter_nltk38.tsv.gz: word<TAB>nltk PorterStemmer().stem(word) for
-every rouge token of MedQuAD (shared/data/medquad/medquad_qa.csv) plus the
+every rouge token of MedQuAD (files/medquad_qa.csv.gz, the argument) plus the
 rule examples of the Porter paper, NLTK's irregular forms and a few non-ASCII
 and mixed-case words. Run with Debian 12's python3-nltk (nltk 3.8)."""
 import csv, gzip, re, sys
@@ -7,7 +7,7 @@ from nltk.stem import porter
 
 st = porter.PorterStemmer()
 words = set()
-with open(sys.argv[1], newline="") as f:
+with (gzip.open if sys.argv[1].endswith(".gz") else open)(sys.argv[1], "rt", newline="", encoding="utf-8") as f:
     for row in csv.DictReader(f):
         words.update(re.sub(r"[^a-z0-9]+", " ", (row["question"] + " " + row["answer"]).lower()).split())
 extra = """sky skies dying lying tying news innings inning outings outing cannings canning howe proceed
