@@ -76,7 +76,7 @@ test: deps-test wasm
 	$(GO) test -count=1 -timeout 25m ./...
 
 # The Go benchmarks of every package, then the qwen2 decode/prefill benchmark beside the PyTorch-eager
-# peer (../shared/bench/torch_reference.py) with the ratio. bench.sh runs trainer/qwen2's own benchmarks:
+# peer (trainer/qwen2/peer/qwen2_peer.py) with the ratio. bench.sh runs trainer/qwen2's own benchmarks:
 # each builds a 2 GB Qwen2.5-0.5B-shaped model, so they are left out of the first line.
 bench: deps-bench
 	$(GO) test -run '^$$' -bench . -benchtime 1x $$($(GO) list ./... | grep -v /trainer/qwen2$$)

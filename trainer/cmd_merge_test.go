@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"medqa/files"
+	"medqa/files/testkit"
 	"medqa/trainer/lora"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
@@ -141,14 +141,12 @@ func TestMergeRefusesWrongAdapter(t *testing.T) {
 }
 
 // TestMergedModelInPyTorch reads the merged directory with the PyTorch peer
-// (../shared/bench/torch_reference.py logits: its own safetensors reader and
-// Qwen2 forward in float64) and compares with medqa's base+adapter forward:
-// the merged files mean what the adapter meant, to an independent reader.
+// (qwen2/peer/qwen2_peer.py logits: its own safetensors reader and Qwen2
+// forward in float64, checked against transformers in trainer/qwen2) and
+// compares with medqa's base+adapter forward: the merged files mean what the
+// adapter meant, to an independent reader.
 func TestMergedModelInPyTorch(t *testing.T) {
-	script := filepath.Join(files.Shared(t), "bench", "torch_reference.py")
-	if err := exec.Command("/usr/bin/python3", "-c", "import torch").Run(); err != nil {
-		t.Skipf("no python3-torch (%v): the Debian package python3-torch runs this check", err)
-	}
+	py := testkit.Peer(t)
 	base := mergeBase(t, 32)
 	adapter := filepath.Join(t.TempDir(), "adapter")
 	adapted := adapterFor(t, base, adapter)
@@ -158,7 +156,7 @@ func TestMergedModelInPyTorch(t *testing.T) {
 	if _, err := runVerbQuiet(t, runMerge, "--model", base, "--adapter", adapter, "--out", out); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := exec.Command("/usr/bin/python3", script, "logits", "--model", out, "--ids", "3,14,15,9,26,5,35,8,63,0").Output()
+	raw, err := exec.Command(py[0], append(py[1:], "logits", "--model", out, "--ids", "3,14,15,9,26,5,35,8,63,0")...).Output()
 	if err != nil {
 		t.Fatalf("peer: %v", err)
 	}

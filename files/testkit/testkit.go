@@ -11,12 +11,18 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"medqa/files"
 )
 
 // Poll calls cond until it returns true or timeout has passed, and reports
@@ -78,4 +84,60 @@ func ReadJSON(t testing.TB, path string, v any) {
 	if err := json.Unmarshal(ReadFile(t, path), v); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
+}
+
+// TinyQwen2 is the miniature Hugging Face Qwen2 checkpoint with transformers'
+// reference logits (trainer/qwen2/testdata/tiny-qwen2; provenance in the
+// README.md beside it).
+func TinyQwen2(t testing.TB) string {
+	return filepath.Join(files.RepoRoot(t), "trainer", "qwen2", "testdata", "tiny-qwen2")
+}
+
+// ReferenceLogits is tiny-qwen2's reference_logits.json: transformers'
+// float64 logits [sequence][position][vocab] for three 16-token sequences.
+type ReferenceLogits struct {
+	Sequences [][]int64     `json:"sequences"`
+	Logits    [][][]float64 `json:"logits"`
+}
+
+// TinyQwen2Logits reads tiny-qwen2's reference logits.
+func TinyQwen2Logits(t testing.TB) ReferenceLogits {
+	var ref ReferenceLogits
+	ReadJSON(t, filepath.Join(TinyQwen2(t), "reference_logits.json"), &ref)
+	if len(ref.Sequences) != 3 || len(ref.Logits) != 3 || len(ref.Logits[0]) != 16 || len(ref.Logits[0][0]) != 12 {
+		t.Fatalf("tiny-qwen2 reference_logits.json: unexpected shape")
+	}
+	return ref
+}
+
+// Python is Debian's interpreter, the one python3-torch installs into.
+const Python = "/usr/bin/python3"
+
+// PeerCommand is the command line that runs medqa's PyTorch-eager peer
+// (trainer/qwen2/peer/qwen2_peer.py: decode, lora-step and logits modes),
+// or an error saying why it cannot run here.
+func PeerCommand(t testing.TB) ([]string, error) {
+	script := filepath.Join(files.RepoRoot(t), "trainer", "qwen2", "peer", "qwen2_peer.py")
+	if _, err := os.Stat(script); err != nil {
+		return nil, err
+	}
+	if out, err := exec.Command(Python, "-c", "import torch").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("%s cannot import torch (install Debian's python3-torch: make deps-test): %v %s", Python, err, out)
+	}
+	return []string{Python, script}, nil
+}
+
+// Peer is PeerCommand for a test that needs the peer: without python3-torch
+// it fails under CI=true (make test installs it) and skips otherwise; the
+// script itself is in the repository, so its absence always fails.
+func Peer(t testing.TB) []string {
+	t.Helper()
+	cmd, err := PeerCommand(t)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	return cmd
 }

@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -16,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"medqa/files"
+	"medqa/files/testkit"
 	"medqa/trainer/data"
 	"medqa/trainer/lora"
 	"medqa/trainer/qwen2"
@@ -34,7 +33,7 @@ func qwen25() qwen2.Config {
 // (forward, loss over all 511 next-token targets, backward, gradient
 // clipping, AdamW) on a random Qwen2.5-0.5B-shaped model, T=512, rank 16 on
 // all linear layers, float32 on the CPU; then runs the PyTorch-eager peer
-// (../shared/bench/torch_reference.py lora-step) on the same shape with the
+// (trainer/qwen2/peer/qwen2_peer.py lora-step) on the same shape with the
 // same threads and reports both and their ratio (goal ≤ 1). Each side's
 // figure is its fastest of two steps after a warm-up step.
 //
@@ -124,15 +123,15 @@ func procCPUSeconds(pid int) (float64, error) {
 // peer cannot run here. The CPU time of a step is read from /proc as each
 // step's line arrives (python -u, so lines are not held in a buffer).
 func peerLoRAStep(b *testing.B, threads int) (wall, cpu float64) {
-	script := filepath.Join(files.Shared(b), "bench", "torch_reference.py")
-	if _, err := os.Stat(script); err != nil {
+	peer, err := testkit.PeerCommand(b)
+	if err != nil {
 		if os.Getenv("CI") == "true" {
-			b.Fatalf("peer script missing: %v", err)
+			b.Fatal(err)
 		}
 		b.Logf("no peer: %v", err)
 		return 0, 0
 	}
-	cmd := exec.Command("/usr/bin/python3", "-u", script, "lora-step", "--shape", "qwen2.5-0.5b", "--seq", "512",
+	cmd := exec.Command(peer[0], "-u", peer[1], "lora-step", "--shape", "qwen2.5-0.5b", "--seq", "512",
 		"--rank", "16", "--steps", "3", "--threads", strconv.Itoa(threads))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()

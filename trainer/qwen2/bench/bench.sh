@@ -1,19 +1,18 @@
 #!/usr/bin/env bash
 # Decode and prefill speed of medqa's Qwen2 (Qwen2.5-0.5B shape, random f32 weights,
-# CPU) next to the PyTorch-eager peer (shared/bench/torch_reference.py) doing the same
+# CPU) next to the PyTorch-eager peer (trainer/qwen2/peer/qwen2_peer.py) doing the same
 # work on the same machine, and the ratio medqa / PyTorch.
 #
 #   trainer/qwen2/bench/bench.sh            (from anywhere; `make bench` runs it)
-#   THREADS=2 SHARED=/path/to/shared trainer/qwen2/bench/bench.sh
+#   THREADS=2 trainer/qwen2/bench/bench.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 cd "$root"
-shared=${SHARED:-$(dirname "$root")/shared}
-peer="$shared/bench/torch_reference.py"
+peer="$root/trainer/qwen2/peer/qwen2_peer.py"
 threads=${THREADS:-$(nproc)}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 python=${PYTHON:-/usr/bin/python3}
-[ -f "$peer" ] || { echo "bench: no peer at $peer (set SHARED)" >&2; exit 1; }
+"$python" -c 'import torch' 2>/dev/null || { echo "bench: $python cannot import torch (apt-get install python3-torch)" >&2; exit 1; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
