@@ -1,6 +1,8 @@
-// Package files locates medqa's data for tests and benchmarks: the datasets
-// shipped in this folder and the read-only reference material (vectors,
-// reference model, data) in ../shared beside the repository root.
+// Package files holds medqa's datasets and their licences (this folder) and
+// locates them for tests and benchmarks. Everything a test reads is in the
+// repository: reference vectors and fixtures sit in the testdata/ folder of
+// the package that uses them, with their provenance; shared test support is
+// in files/testkit.
 package files
 
 import (
@@ -31,27 +33,4 @@ func RepoRoot(t testing.TB) string {
 // Path is a file shipped in files/, e.g. Path(t, "medquad_qa.csv.gz").
 func Path(t testing.TB, name string) string {
 	return filepath.Join(RepoRoot(t), "files", name)
-}
-
-// Shared is ../shared beside the repository root or, for a git worktree nested
-// deeper, beside the nearest ancestor that has one. Missing, it fails the test
-// under CI=true, so the references are never skipped silently there, and skips
-// it otherwise.
-func Shared(t testing.TB) string {
-	t.Helper()
-	root := RepoRoot(t)
-	for d := root; ; d = filepath.Dir(d) {
-		shared := filepath.Join(filepath.Dir(d), "shared")
-		if st, err := os.Stat(shared); err == nil && st.IsDir() {
-			return shared
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("reference data missing: no shared/ beside %s or its ancestors", root)
-	}
-	t.Skipf("reference data missing: no shared/ beside %s or its ancestors; CI=true makes this fatal", root)
-	return ""
 }

@@ -5,12 +5,11 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"medqa/files"
+	"medqa/files/testkit"
 )
 
 // captureVerbStdout runs fn with stdout redirected and returns what it printed.
@@ -31,15 +30,7 @@ func captureVerbStdout(t *testing.T, fn func() error) (string, error) {
 }
 
 func TestLogitsVerbMatchesTransformers(t *testing.T) {
-	dir := filepath.Join(files.Shared(t), "data", "tiny-qwen2")
-	var ref struct {
-		Sequences [][]int64     `json:"sequences"`
-		Logits    [][][]float64 `json:"logits"`
-	}
-	raw, _ := os.ReadFile(filepath.Join(dir, "reference_logits.json"))
-	if err := json.Unmarshal(raw, &ref); err != nil {
-		t.Fatal(err)
-	}
+	dir, ref := testkit.TinyQwen2(t), testkit.TinyQwen2Logits(t)
 	var ids []string
 	for _, id := range ref.Sequences[1] {
 		ids = append(ids, strconv.FormatInt(id, 10))

@@ -5,42 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// vectorsPath finds ../shared/vectors/metrics/public.json beside the
-// repository root (or beside an ancestor, for nested worktrees).
-func vectorsPath(t *testing.T) string {
-	dir, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		p := filepath.Join(filepath.Dir(d), "shared", "vectors", "metrics", "public.json")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("reference data missing: shared/vectors/metrics/public.json")
-	}
-	t.Skip("reference data missing: shared/vectors/metrics/public.json; CI=true makes this fatal")
-	return ""
-}
+	"medqa/files/testkit"
+)
 
 // TestScoreCLIMatchesVectors pipes the public vectors through the verb and
 // checks that each output line has exactly the reference's fields and values.
 func TestScoreCLIMatchesVectors(t *testing.T) {
-	b, err := os.ReadFile(vectorsPath(t))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v struct {
 		Pairs []struct {
 			Prediction string          `json:"prediction"`
@@ -53,9 +26,8 @@ func TestScoreCLIMatchesVectors(t *testing.T) {
 			Expected    map[string]json.RawMessage
 		}
 	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
-	}
+	// The metrics package's reference vectors (provenance in its testdata/README.md).
+	testkit.ReadJSON(t, "../wasm/metrics/testdata/public_vectors.json.gz", &v)
 	var in bytes.Buffer
 	for _, p := range v.Pairs {
 		line, _ := json.Marshal(map[string]any{"prediction": p.Prediction, "references": p.References})

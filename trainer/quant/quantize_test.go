@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"medqa/files"
+	"medqa/files/testkit"
 	"medqa/trainer/safetensors"
 )
 
@@ -158,10 +158,10 @@ func TestQuantizeLayoutAndSizes(t *testing.T) {
 	}
 }
 
-// The shared tiny checkpoint (hidden 8) is too narrow for int4 groups: its
+// The tiny-qwen2 checkpoint (hidden 8) is too narrow for int4 groups: its
 // linears fall back to int8, and the result still matches the source.
 func TestTinyCheckpointFallsBackToInt8(t *testing.T) {
-	src := filepath.Join(files.Shared(t), "data", "tiny-qwen2")
+	src := testkit.TinyQwen2(t)
 	out := filepath.Join(t.TempDir(), "q4")
 	sum, err := Quantize(src, out, Options{Bits: 4, Group: 32})
 	if err != nil {

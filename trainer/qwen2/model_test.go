@@ -1,30 +1,16 @@
 package qwen2
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
-	"medqa/files"
+	"medqa/files/testkit"
 	"medqa/trainer/torch"
 )
 
 // transformers' logits for the tiny checkpoint, every one within 1e-4.
 func TestParityReferenceLogits(t *testing.T) {
-	dir := filepath.Join(files.Shared(t), "data", "tiny-qwen2")
-	var ref struct {
-		Sequences [][]int64     `json:"sequences"`
-		Logits    [][][]float64 `json:"logits"`
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, "reference_logits.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, &ref); err != nil {
-		t.Fatal(err)
-	}
+	dir, ref := testkit.TinyQwen2(t), testkit.TinyQwen2Logits(t)
 	dt, dev, tol := testTarget(t)
 	m, err := Load(dir, dt, dev)
 	if err != nil {

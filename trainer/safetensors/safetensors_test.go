@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"medqa/files"
+	"medqa/files/testkit"
 )
 
 func image(header string, data []byte) []byte {
@@ -83,7 +83,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 
 // The tiny Qwen2 checkpoint was written by Python's safetensors: an independent producer.
 func TestReadsHuggingFaceFile(t *testing.T) {
-	f, err := Open(filepath.Join(files.Shared(t), "data", "tiny-qwen2", "model.safetensors"))
+	f, err := Open(filepath.Join(testkit.TinyQwen2(t), "model.safetensors"))
 	if err != nil {
 		t.Fatal(err)
 	}
