@@ -12,20 +12,11 @@ import (
 
 	"medqa/backend/engine"
 	"medqa/backend/engine/fakemodel"
+	"medqa/files/testkit"
 	"medqa/wasm/chat"
 )
 
 var ask = engine.Request{Messages: []chat.Message{{Role: "user", Content: "What is anemia?"}}}
-
-// eventually waits for an asynchronous condition; the deadline only guards against hangs.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
 
 func newEngine(t *testing.T, cfg engine.Config, reply string, delay time.Duration) (*engine.Engine, *fakemodel.Model) {
 	m, b := fakemodel.New("fake", reply, delay)
@@ -66,7 +57,7 @@ func TestReplyTextUsageAndIncrementalUTF8(t *testing.T) {
 	if res.TTFT <= 0 || res.Total < res.TTFT {
 		t.Fatalf("timing %+v", res)
 	}
-	eventually(t, "sequence release", func() bool { live, _, _, _ := m.Stats(); return live == 0 })
+	testkit.Eventually(t, 5*time.Second, "sequence release", func() bool { live, _, _, _ := m.Stats(); return live == 0 })
 }
 
 func TestMaxTokensEndsWithLength(t *testing.T) {
@@ -164,7 +155,7 @@ func TestCancelFreesSlotAtOnce(t *testing.T) {
 	if err != nil || res.FinishReason != engine.FinishCancelled || res.CompletionTokens >= 10000 {
 		t.Fatalf("after cancel: %+v %v", res, err)
 	}
-	eventually(t, "slot freed", func() bool {
+	testkit.Eventually(t, 5*time.Second, "slot freed", func() bool {
 		live, _, _, _ := m.Stats()
 		return e.Stats().Active == 0 && live == 0
 	})
@@ -249,7 +240,7 @@ func TestHotSwapFinishesInFlightOnOldModel(t *testing.T) {
 	default:
 	}
 	engine.Collect(context.Background(), st3)
-	eventually(t, "old model closed", func() bool {
+	testkit.Eventually(t, 5*time.Second, "old model closed", func() bool {
 		select {
 		case <-closed:
 			return true

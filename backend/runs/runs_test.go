@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"medqa/backend/runs/faketrainer"
+	"medqa/files/testkit"
 )
 
 const crashServerEnv = "MEDQA_TEST_CRASH_SERVER"
@@ -30,15 +31,6 @@ func TestMain(m *testing.M) {
 
 func fakeLauncher(extraEnv ...string) Launcher {
 	return Local{Command: []string{os.Args[0]}, Env: append([]string{faketrainer.EnvVar + "=1"}, extraEnv...)}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
 }
 
 func testConfig(t *testing.T, steps int) Config {
@@ -130,7 +122,7 @@ func TestLifeCycleCancelResumeFinish(t *testing.T) {
 	if err := m.Cancel(r.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "cancelled", func() bool { return status(t, m, r.ID) == StatusCancelled })
+	testkit.Eventually(t, 10*time.Second, "cancelled", func() bool { return status(t, m, r.ID) == StatusCancelled })
 	evs, _ := m.Events(r.ID, 0)
 	var ckpt int64 = -1
 	for _, e := range evs {
@@ -148,7 +140,7 @@ func TestLifeCycleCancelResumeFinish(t *testing.T) {
 	if err := m.Resume(r.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "succeeded", func() bool { return status(t, m, r.ID) == StatusSucceeded })
+	testkit.Eventually(t, 10*time.Second, "succeeded", func() bool { return status(t, m, r.ID) == StatusSucceeded })
 	got, _ := m.Get(r.ID)
 	evs, _ = m.Events(r.ID, 0)
 	steps := stepsOf(evs)
@@ -206,11 +198,11 @@ func TestOneRunAtATimeAndQueuedCancel(t *testing.T) {
 	if err := m.Cancel(c.ID); err != nil || status(t, m, c.ID) != StatusCancelled {
 		t.Fatalf("cancel a queued run: %v", err)
 	}
-	waitFor(t, "a running", func() bool { return status(t, m, a.ID) == StatusRunning })
+	testkit.Eventually(t, 10*time.Second, "a running", func() bool { return status(t, m, a.ID) == StatusRunning })
 	if s := status(t, m, b.ID); s != StatusQueued {
 		t.Fatalf("second run is %s while the first runs", s)
 	}
-	waitFor(t, "b done", func() bool { return status(t, m, b.ID) == StatusSucceeded })
+	testkit.Eventually(t, 10*time.Second, "b done", func() bool { return status(t, m, b.ID) == StatusSucceeded })
 	ra, _ := m.Get(a.ID)
 	rb, _ := m.Get(b.ID)
 	if ra.Status != StatusSucceeded || rb.StartedAt.Before(*ra.FinishedAt) {
@@ -225,7 +217,7 @@ func TestFailedRunReportsTrainerError(t *testing.T) {
 	m := open(t, t.TempDir(), fakeLauncher(faketrainer.StepEnv+"=1ms", faketrainer.FailEnv+"=4"))
 	defer m.Shutdown(context.Background())
 	r, _ := m.Submit(testConfig(t, 10))
-	waitFor(t, "failed", func() bool { return status(t, m, r.ID) == StatusFailed })
+	testkit.Eventually(t, 10*time.Second, "failed", func() bool { return status(t, m, r.ID) == StatusFailed })
 	got, _ := m.Get(r.ID)
 	if got.Error != "fake failure at step 4" {
 		t.Fatalf("error %q", got.Error)
@@ -241,7 +233,7 @@ func TestShutdownInterruptsAndResumeAfterRestart(t *testing.T) {
 	cfg := testConfig(t, 25)
 	cfg.Pipeline = []string{}
 	r, _ := m.Submit(cfg)
-	waitFor(t, "some steps", func() bool { g, _ := m.Get(r.ID); return g.Metrics.Step >= 3 })
+	testkit.Eventually(t, 10*time.Second, "some steps", func() bool { g, _ := m.Get(r.ID); return g.Metrics.Step >= 3 })
 	if err := m.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +245,7 @@ func TestShutdownInterruptsAndResumeAfterRestart(t *testing.T) {
 	if err := m2.Resume(r.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "succeeded", func() bool { return status(t, m2, r.ID) == StatusSucceeded })
+	testkit.Eventually(t, 10*time.Second, "succeeded", func() bool { return status(t, m2, r.ID) == StatusSucceeded })
 	evs, _ := m2.Events(r.ID, 0)
 	if s := stepsOf(evs); len(s) != 25 || s[24] != 25 {
 		t.Fatalf("steps after resume: %v", s)
@@ -287,7 +279,7 @@ func TestCrashDuringRunLeavesStoreConsistent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	waitFor(t, "the crash server's run to make progress", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the crash server's run to make progress", func() bool {
 		var n int
 		db.QueryRow(`SELECT COUNT(*) FROM events WHERE run_id = 1`).Scan(&n)
 		return n >= 20
@@ -335,7 +327,7 @@ func TestEvaluateAgain(t *testing.T) {
 	if err := m.Evaluate(r.ID); !errors.As(err, &se) {
 		t.Errorf("evaluating a run that has not succeeded: %v, want a StateError", err)
 	}
-	waitFor(t, "succeeded", func() bool { return status(t, m, r.ID) == StatusSucceeded })
+	testkit.Eventually(t, 10*time.Second, "succeeded", func() bool { return status(t, m, r.ID) == StatusSucceeded })
 	if _, err := m.Report(r.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("report before any evaluation: %v", err)
 	}
@@ -343,7 +335,7 @@ func TestEvaluateAgain(t *testing.T) {
 	if err := m.Evaluate(r.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the evaluation", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the evaluation", func() bool {
 		g, _ := m.Get(r.ID)
 		return g.Status == StatusSucceeded && g.Only == ""
 	})
@@ -371,7 +363,7 @@ func TestEvaluateAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the full run", func() bool { return status(t, m, f.ID) == StatusSucceeded })
+	testkit.Eventually(t, 10*time.Second, "the full run", func() bool { return status(t, m, f.ID) == StatusSucceeded })
 	if err := m.Evaluate(f.ID); !errors.As(err, &se) {
 		t.Errorf("evaluating a full run: %v, want a StateError", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"medqa/backend/auth"
 	"medqa/backend/runs"
 	"medqa/backend/server"
+	"medqa/files/testkit"
 )
 
 // concrete fills a route pattern's {id}.
@@ -122,14 +123,14 @@ func TestRunLifeCycleThenActivate(t *testing.T) {
 		h.admin("GET", fmt.Sprintf("/api/runs/%d", id), "", &v)
 		return v
 	}
-	eventually(t, "cancelled", func() bool { return get().Run.Status == runs.StatusCancelled })
+	testkit.Eventually(t, 10*time.Second, "cancelled", func() bool { return get().Run.Status == runs.StatusCancelled })
 	if code := h.admin("POST", fmt.Sprintf("/api/runs/%d/cancel", id), "", nil); code != 409 {
 		t.Fatalf("cancel twice: %d, want 409", code)
 	}
 	if code := h.admin("POST", fmt.Sprintf("/api/runs/%d/resume", id), "", nil); code != 202 {
 		t.Fatalf("resume: %d", code)
 	}
-	eventually(t, "succeeded", func() bool { return get().Run.Status == runs.StatusSucceeded })
+	testkit.Eventually(t, 10*time.Second, "succeeded", func() bool { return get().Run.Status == runs.StatusSucceeded })
 	v := get()
 	if v.Run.Metrics.Step != 40 || len(v.Run.Checkpoints) == 0 || len(v.Models) != 3 {
 		t.Fatalf("finished run: metrics %+v, checkpoints %v, models %+v", v.Run.Metrics, v.Run.Checkpoints, v.Models)

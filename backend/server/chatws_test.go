@@ -14,6 +14,7 @@ import (
 	"medqa/backend/auth"
 	"medqa/backend/engine"
 	"medqa/backend/server"
+	"medqa/files/testkit"
 )
 
 func TestTokensArriveIncrementally(t *testing.T) {
@@ -62,7 +63,7 @@ func TestStopCancelsAndFreesSlot(t *testing.T) {
 	if done.Type != "done" || done.FinishReason != engine.FinishCancelled || done.Usage.CompletionTokens >= 20000 {
 		t.Fatalf("after stop: %+v", done)
 	}
-	eventually(t, "engine slot freed", func() bool {
+	testkit.Eventually(t, 10*time.Second, "engine slot freed", func() bool {
 		live, _, _, _ := h.model.Stats()
 		return h.eng.Stats().Active == 0 && live == 0
 	})
@@ -74,7 +75,7 @@ func TestDisconnectCancelsAndFreesSlot(t *testing.T) {
 	ask(t, c, "long")
 	read(t, c)
 	c.NetConn().Close() // vanish without a close frame
-	eventually(t, "engine slot freed", func() bool {
+	testkit.Eventually(t, 10*time.Second, "engine slot freed", func() bool {
 		live, _, _, _ := h.model.Stats()
 		return h.eng.Stats().Active == 0 && live == 0
 	})
@@ -186,7 +187,7 @@ func TestShutdownLetsStreamsFinish(t *testing.T) {
 	read(t, c)
 	shut := make(chan error, 1)
 	go func() { shut <- h.srv.Shutdown(t.Context(), h.ts.Config) }()
-	eventually(t, "readyz to report shutting down", func() bool {
+	testkit.Eventually(t, 10*time.Second, "readyz to report shutting down", func() bool {
 		r, err := http.Get(h.ts.URL + "/readyz")
 		if err != nil {
 			return true // the listener is already closed

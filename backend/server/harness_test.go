@@ -221,12 +221,3 @@ func readAnswer(t testing.TB, c *websocket.Conn) (string, int, frame) {
 		n++
 	}
 }
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(2 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}

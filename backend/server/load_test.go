@@ -10,6 +10,7 @@ import (
 
 	"medqa/backend/engine"
 	"medqa/backend/server"
+	"medqa/files/testkit"
 )
 
 // TestHundredConcurrentStreams: 100 websocket clients ask at once an engine that holds 80
@@ -50,7 +51,7 @@ func TestHundredConcurrentStreams(t *testing.T) {
 		}()
 	}
 	// Release the model once every ask has been accepted or refused.
-	eventually(t, "all asks answered or queued", func() bool {
+	testkit.Eventually(t, 10*time.Second, "all asks answered or queued", func() bool {
 		refusedMu.Lock()
 		defer refusedMu.Unlock()
 		s := h.eng.Stats()
@@ -86,5 +87,5 @@ func TestHundredConcurrentStreams(t *testing.T) {
 			}
 		}
 	}
-	eventually(t, "engine idle", func() bool { s := h.eng.Stats(); return s.Active == 0 && s.Waiting == 0 })
+	testkit.Eventually(t, 10*time.Second, "engine idle", func() bool { s := h.eng.Stats(); return s.Active == 0 && s.Waiting == 0 })
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"medqa/backend/engine"
+	"medqa/files/testkit"
 )
 
 func sdk(h *harness) openai.Client {
@@ -147,5 +148,5 @@ func TestOpenAIErrors(t *testing.T) {
 		t.Fatalf("SDK on a full queue: %v", err)
 	}
 	cancel()
-	eventually(t, "cancelled HTTP streams to free the engine", func() bool { s := h.eng.Stats(); return s.Active == 0 && s.Waiting == 0 })
+	testkit.Eventually(t, 10*time.Second, "cancelled HTTP streams to free the engine", func() bool { s := h.eng.Stats(); return s.Active == 0 && s.Waiting == 0 })
 }
