@@ -1,3 +1,5 @@
+//go:build e2e
+
 package web
 
 import (
@@ -15,6 +17,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"medqa/files/testkit/browser"
 )
 
 // buildWasm compiles wasm/cmd/medqa-wasm with the given build tags into a fresh folder, beside
@@ -48,37 +52,37 @@ func buildWasm(t *testing.T, tags string) string {
 // bridge, the live count and the prompt preview — with the stand-in core (medqa_stub), whose
 // answers are known: one token per byte and plain ChatML.
 func TestBrowserWasmGlue(t *testing.T) {
-	tb := newTab(t)
+	tb := browser.Start(t)
 	dir := buildWasm(t, "medqa_stub")
 	srv := httptest.NewServer(newFakeBackend().handler(os.DirFS(dir)))
 	defer srv.Close()
 
 	question := "Is héllo 9 bytes?"
-	tb.do(
+	tb.Do(
 		chromedp.Navigate(srv.URL+"/"),
 		chromedp.WaitReady(chromedp.CSS(`html[data-ready="chat"]`)),
 		chromedp.SendKeys(chromedp.ID("q"), question),
 	)
 	wantPrompt := "<|im_start|>user\n" + question + "<|im_end|>\n<|im_start|>assistant\n"
-	tb.waitFor(15*time.Second, "the token count", func() bool { return tb.text("#prompt") == wantPrompt })
-	if got, want := eval[string](tb, `document.getElementById("count").dataset.tokens`), "18"; got != want {
+	tb.WaitFor(15*time.Second, "the token count", func() bool { return tb.Text("#prompt") == wantPrompt })
+	if got, want := browser.Eval[string](tb, `document.getElementById("count").dataset.tokens`), "18"; got != want {
 		t.Errorf("count = %s tokens, want %s (bytes of %q)", got, want, question)
 	}
-	if got, want := tb.text("#count"), fmt.Sprintf("18 tokens · prompt %d", len(wantPrompt)); got != want {
+	if got, want := tb.Text("#count"), fmt.Sprintf("18 tokens · prompt %d", len(wantPrompt)); got != want {
 		t.Errorf("count text = %q, want %q", got, want)
 	}
-	ids, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]int](
+	ids, err := chromedp.Run(tb.Ctx, chromedp.Evaluate[[]int](
 		`import("/static/js/wasm.js").then((w) => w.loadMedqa()).then((m) => m.tokenize("ab"))`, chromedp.EvalAwaitPromise))
 	if err != nil || len(ids) != 2 || ids[0] != 'a' || ids[1] != 'b' {
 		t.Errorf("tokenize(\"ab\") = %v, %v", ids, err)
 	}
-	if _, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](
+	if _, err := chromedp.Run(tb.Ctx, chromedp.Evaluate[string](
 		`import("/static/js/wasm.js").then((w) => w.loadMedqa()).then((m) => m.renderChat("not a list", true))`, chromedp.EvalAwaitPromise)); err == nil || !strings.Contains(err.Error(), "renderChat: messages") {
 		t.Errorf("a bad argument should throw a clear Error, got %v", err)
 	}
-	tb.shot("chat-wasm")
+	tb.Shot("chat-wasm")
 
-	tb.do(
+	tb.Do(
 		chromedp.Navigate(srv.URL+"/score"),
 		chromedp.WaitReady(chromedp.CSS(`html[data-ready="score"]`)),
 		chromedp.WaitEnabled(chromedp.ID("score-btn")),
@@ -88,13 +92,13 @@ func TestBrowserWasmGlue(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("results")),
 	)
 	var got map[string]any
-	if err := json.Unmarshal([]byte(tb.text("#raw")), &got); err != nil {
+	if err := json.Unmarshal([]byte(tb.Text("#raw")), &got); err != nil {
 		t.Fatalf("score output: %v", err)
 	}
 	if got["prediction_bytes"] != 3.0 || got["references"] != 1.0 {
 		t.Errorf("score output = %v", got)
 	}
-	tb.clean()
+	tb.Clean()
 }
 
 func httptestServer(t *testing.T, h http.Handler) string {
