@@ -6,30 +6,25 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"medqa/files/testkit"
+	"medqa/files/testkit/qwen2test"
 	"medqa/trainer/lora"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
 )
 
+// mergeBase writes a random model of the Toy test shape at the given width
+// (two widths make an adapter that does not fit), with an untied head: the
+// merged directory must keep lm_head.
 func mergeBase(t *testing.T, hidden int) string {
 	t.Helper()
-	c := qwen2.Config{ModelType: "qwen2", HiddenSize: hidden, IntermediateSize: 48, NumHiddenLayers: 2,
-		NumAttentionHeads: 4, NumKeyValueHeads: 2, VocabSize: 64, MaxPositionEmbeddings: 64,
-		RMSNormEps: 1e-6, RopeTheta: 10000, HiddenAct: "silu"} // untied head
-	m, err := qwen2.NewRandom(c, 4, torch.Float32, torch.CPU)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	dir := filepath.Join(t.TempDir(), "base")
-	if err := m.Save(dir); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	s := testkit.Toy
+	s.Hidden, s.Tied = hidden, false
+	return qwen2test.Write(t, qwen2test.Config(s), 4)
 }
 
 // loadWithAdapter returns the base model with a fresh adapter whose B is
@@ -61,13 +56,16 @@ func adapterFor(t *testing.T, base, dir string) *qwen2.Model {
 	return m
 }
 
+// mergeIDs are the tokens the merge tests compare logits on.
+var mergeIDs = []int64{3, 14, 15, 9, 26, 5, 31, 8, 30, 0}
+
 func forward(t *testing.T, m *qwen2.Model) []float64 {
 	t.Helper()
 	var out []float64
 	torch.NoGrad(func() {
 		s := torch.NewScope()
 		defer s.Close()
-		ids := torch.FromSlice(s, []int64{3, 14, 15, 9, 26, 5, 35, 8, 63, 0}, 1, 10)
+		ids := torch.FromSlice(s, mergeIDs, 1, int64(len(mergeIDs)))
 		out = torch.ToSlice[float64](m.Forward(s, ids, nil))
 	})
 	return out
@@ -156,7 +154,11 @@ func TestMergedModelInPyTorch(t *testing.T) {
 	if _, err := runVerbQuiet(t, runMerge, "--model", base, "--adapter", adapter, "--out", out); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := exec.Command(py[0], append(py[1:], "logits", "--model", out, "--ids", "3,14,15,9,26,5,35,8,63,0")...).Output()
+	ids := make([]string, len(mergeIDs))
+	for i, id := range mergeIDs {
+		ids[i] = strconv.FormatInt(id, 10)
+	}
+	raw, err := exec.Command(py[0], append(py[1:], "logits", "--model", out, "--ids", strings.Join(ids, ","))...).Output()
 	if err != nil {
 		t.Fatalf("peer: %v", err)
 	}
@@ -164,14 +166,14 @@ func TestMergedModelInPyTorch(t *testing.T) {
 	if err := json.Unmarshal(raw, &peer); err != nil {
 		t.Fatal(err)
 	}
-	V := 64
+	V := testkit.Toy.Vocab
 	var d float64
 	for p, row := range peer.Logits {
 		for v, x := range row {
 			d = max(d, math.Abs(x-want[p*V+v]))
 		}
 	}
-	if len(peer.Logits) != 10 || d > 1e-4 {
+	if len(peer.Logits) != len(mergeIDs) || d > 1e-4 {
 		t.Errorf("PyTorch logits of the merged model differ from medqa's base+adapter by %g over %d rows", d, len(peer.Logits))
 	}
 }

@@ -12,30 +12,18 @@ import (
 	"testing"
 	"time"
 
+	"medqa/files/testkit"
+	"medqa/files/testkit/qwen2test"
 	"medqa/trainer/lora"
-	"medqa/trainer/qwen2"
-	"medqa/trainer/torch"
 )
 
-// qwenVocabModel writes a one-layer random model with Qwen2.5's vocabulary
-// size, so that the real tokenizer's ids fit, and widths that are multiples
-// of GGUF's Q8_0 block (32); the loss only ever computes logits for learned
-// positions, so the 151936-wide head stays cheap.
+// qwenVocabModel writes a random model of the QwenVocab test shape
+// (Qwen2.5's vocabulary, so that the real tokenizer's ids fit; widths that
+// are multiples of GGUF's Q8_0 block, 32). The loss only ever computes
+// logits for learned positions, so the 151936-wide head stays cheap.
 func qwenVocabModel(t *testing.T) string {
 	t.Helper()
-	c := qwen2.Config{ModelType: "qwen2", HiddenSize: 32, IntermediateSize: 64, NumHiddenLayers: 1,
-		NumAttentionHeads: 2, NumKeyValueHeads: 1, VocabSize: 151936, MaxPositionEmbeddings: 1024,
-		RMSNormEps: 1e-6, RopeTheta: 1e6, TieWordEmbeddings: true, HiddenAct: "silu"}
-	m, err := qwen2.NewRandom(c, 1, torch.Float32, torch.CPU)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	dir := filepath.Join(t.TempDir(), "model")
-	if err := m.Save(dir); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return qwen2test.Write(t, qwen2test.Config(testkit.QwenVocab), 1)
 }
 
 func splitDir(t *testing.T) string {

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"testing"
 
+	"medqa/files/testkit"
+	"medqa/files/testkit/qwen2test"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
 )
@@ -12,10 +14,12 @@ import (
 // shape is a candidate size for the default model.
 type shape struct{ H, L, NH, KV, I, V int }
 
-func (s shape) config() qwen2.Config {
-	return qwen2.Config{ModelType: "qwen2", HiddenSize: s.H, IntermediateSize: s.I, NumHiddenLayers: s.L,
-		NumAttentionHeads: s.NH, NumKeyValueHeads: s.KV, VocabSize: s.V, MaxPositionEmbeddings: 2048,
-		RMSNormEps: 1e-6, RopeTheta: 10000, TieWordEmbeddings: true, HiddenAct: "silu"}
+// config is the candidate as a Qwen2 of the Toy test shape's kind (tied,
+// rope theta 1e4) with a 2048-token context.
+func (sh shape) config() qwen2.Config {
+	s := testkit.Toy
+	s.Hidden, s.Layers, s.Heads, s.KVHeads, s.Intermediate, s.Vocab, s.MaxPositions = sh.H, sh.L, sh.NH, sh.KV, sh.I, sh.V, 2048
+	return qwen2test.Config(s)
 }
 
 // BenchmarkTrainStep times one full-training step (forward, cross-entropy,

@@ -83,7 +83,7 @@ func TestAdapterEqualsMergedModel(t *testing.T) {
 			t.Errorf("row %d: with adapter %+v, merged %+v", i, gA[i], gM[i])
 		}
 	}
-	if withAdapter.Label != "tiny+adapter" {
-		t.Errorf("label %q", withAdapter.Label)
+	if want := filepath.Base(base) + "+adapter"; withAdapter.Label != want { // the model folder's name
+		t.Errorf("label %q, want %q", withAdapter.Label, want)
 	}
 }

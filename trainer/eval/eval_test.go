@@ -11,32 +11,20 @@ import (
 	"strings"
 	"testing"
 
+	"medqa/files/testkit"
+	"medqa/files/testkit/qwen2test"
 	"medqa/trainer/data"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
 	"medqa/wasm/metrics"
 )
 
-// tinyConfig has Qwen2.5's vocabulary so that the real (embedded)
-// tokenizer drives it; everything else is tiny.
-func tinyConfig() qwen2.Config {
-	return qwen2.Config{ModelType: "qwen2", HiddenSize: 32, IntermediateSize: 64, NumHiddenLayers: 2,
-		NumAttentionHeads: 2, NumKeyValueHeads: 1, VocabSize: 151936, MaxPositionEmbeddings: 1024,
-		RMSNormEps: 1e-6, RopeTheta: 1e6, TieWordEmbeddings: true, HiddenAct: "silu", EOSTokenID: qwen2.IDs{151643}}
-}
-
+// writeTinyModel writes a random model of the QwenVocab test shape (Qwen2.5's
+// vocabulary, so that the real, embedded tokenizer drives it; everything
+// else tiny) and returns its directory.
 func writeTinyModel(t testing.TB, seed uint64) string {
 	t.Helper()
-	m, err := qwen2.NewRandom(tinyConfig(), seed, torch.Float32, torch.CPU)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	dir := filepath.Join(t.TempDir(), "tiny")
-	if err := m.Save(dir); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return qwen2test.Write(t, qwen2test.Config(testkit.QwenVocab), seed)
 }
 
 var testRows = []data.Row{

@@ -15,34 +15,20 @@ import (
 	parser "github.com/gpustack/gguf-parser-go"
 
 	"medqa/assets"
+	"medqa/files/testkit"
+	"medqa/files/testkit/qwen2test"
 	"medqa/trainer/quant"
 	"medqa/trainer/qwen2"
-	"medqa/trainer/torch"
 )
 
-// testConfig has Qwen2.5's vocabulary (so the real tokenizer fits) and a
-// feed-forward size (80) that is not a multiple of 32, so ffn_down exercises
-// the Q8_0 → F16 fallback.
+// testConfig is the QwenVocab test shape (Qwen2.5's vocabulary, so the real
+// tokenizer fits) with a beginning-of-text id and a feed-forward size (80)
+// that is not a multiple of 32, so ffn_down exercises the Q8_0 → F16 fallback.
 func testConfig(tied bool) qwen2.Config {
 	bos := int64(151643)
-	return qwen2.Config{ModelType: "qwen2", HiddenSize: 32, IntermediateSize: 80, NumHiddenLayers: 2,
-		NumAttentionHeads: 2, NumKeyValueHeads: 1, VocabSize: 151936, MaxPositionEmbeddings: 4096,
-		RMSNormEps: 1e-6, RopeTheta: 1e6, TieWordEmbeddings: tied, HiddenAct: "silu",
-		BOSTokenID: &bos, EOSTokenID: qwen2.IDs{151643}}
-}
-
-func writeModel(t *testing.T, c qwen2.Config) string {
-	t.Helper()
-	m, err := qwen2.NewRandom(c, 11, torch.Float32, torch.CPU)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	dir := filepath.Join(t.TempDir(), "tiny-medqa")
-	if err := m.Save(dir); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	s := testkit.QwenVocab
+	s.Intermediate, s.Tied, s.BOS = 80, tied, &bos
+	return qwen2test.Config(s)
 }
 
 type parsed struct {
@@ -124,14 +110,14 @@ func TestExportParsesWithIndependentParser(t *testing.T) {
 	}{{true, F16}, {false, Q8_0}} {
 		t.Run(tc.typ.String(), func(t *testing.T) {
 			c := testConfig(tc.tied)
-			dir := writeModel(t, c)
+			dir := qwen2test.Write(t, c, 11)
 			out := filepath.Join(t.TempDir(), "m.gguf")
 			sum, err := Export(dir, out, Options{Type: tc.typ, TokenizerFS: assets.Tokenizer, TokenizerDir: assets.TokenizerInstruct})
 			if err != nil {
 				t.Fatal(err)
 			}
 			p := parse(t, out)
-			checkHeader(t, p, c, tc.typ)
+			checkHeader(t, p, c, tc.typ, filepath.Base(dir))
 			checkTokenizer(t, p)
 			checkTensors(t, p, dir, c, tc.typ)
 			if sum.Bytes != int64(len(p.raw)) || sum.Tensors != len(p.gf.TensorInfos) {
@@ -141,7 +127,7 @@ func TestExportParsesWithIndependentParser(t *testing.T) {
 	}
 }
 
-func checkHeader(t *testing.T, p parsed, c qwen2.Config, typ Type) {
+func checkHeader(t *testing.T, p parsed, c qwen2.Config, typ Type, name string) {
 	h := p.gf.Header
 	if h.Version != 3 || h.Magic != parser.GGUFMagicGGUFLe {
 		t.Errorf("magic %v version %v", h.Magic, h.Version)
@@ -164,8 +150,8 @@ func checkHeader(t *testing.T, p parsed, c qwen2.Config, typ Type) {
 	if al := p.kv(t, "general.alignment").ValueUint32(); al != 32 {
 		t.Errorf("alignment %d", al)
 	}
-	if n := p.kv(t, "general.name").ValueString(); n != "tiny-medqa" {
-		t.Errorf("general.name %q", n)
+	if n := p.kv(t, "general.name").ValueString(); n != name { // the model folder's name
+		t.Errorf("general.name %q, want %q", n, name)
 	}
 }
 
@@ -319,7 +305,7 @@ func itoa(i int) string              { return string(rune('0' + i)) }
 
 func TestExportRefusesBadInput(t *testing.T) {
 	c := testConfig(true)
-	dir := writeModel(t, c)
+	dir := qwen2test.Write(t, c, 11)
 	noTok := t.TempDir()
 	badCfg := fstestMap(map[string]string{"tokenizer.json": `{"model":{"type":"BPE","vocab":{"a":0},"merges":[]}}`,
 		"tokenizer_config.json": `{"eos_token": "<|nope|>"}`})

@@ -7,30 +7,25 @@ import (
 	"path/filepath"
 	"testing"
 
+	"medqa/files/testkit"
+	"medqa/files/testkit/qwen2test"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
 )
 
-// testConfig is Qwen2.5-shaped (grouped-query attention, biases on q/k/v)
-// but small; inputs are multiples of 64 so every int4 group size applies.
+// testConfig is the Toy test shape widened so that every input is a
+// multiple of 64 (every int4 group size applies).
 func testConfig(tied bool) qwen2.Config {
-	return qwen2.Config{ModelType: "qwen2", HiddenSize: 128, IntermediateSize: 192, NumHiddenLayers: 2,
-		NumAttentionHeads: 4, NumKeyValueHeads: 2, VocabSize: 320, MaxPositionEmbeddings: 256,
-		RMSNormEps: 1e-6, RopeTheta: 1e6, TieWordEmbeddings: tied, HiddenAct: "silu"}
+	s := testkit.Toy
+	s.Hidden, s.Intermediate, s.Vocab, s.Tied = 128, 192, 320, tied
+	return qwen2test.Config(s)
 }
 
-// writeRandomModel saves a random f32 model and returns its directory.
+// writeRandomModel saves a random f32 model with a generation_config.json
+// (which quantizing must carry over) and returns its directory.
 func writeRandomModel(t testing.TB, c qwen2.Config, seed uint64) string {
 	t.Helper()
-	m, err := qwen2.NewRandom(c, seed, torch.Float32, torch.CPU)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	dir := filepath.Join(t.TempDir(), "model")
-	if err := m.Save(dir); err != nil {
-		t.Fatal(err)
-	}
+	dir := qwen2test.Write(t, c, seed)
 	if err := os.WriteFile(filepath.Join(dir, "generation_config.json"), []byte(`{"eos_token_id": 2, "do_sample": false}`), 0o644); err != nil {
 		t.Fatal(err)
 	}

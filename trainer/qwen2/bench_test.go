@@ -5,14 +5,9 @@ import (
 	"sync"
 	"testing"
 	"time"
-)
 
-// Qwen2.5-0.5B's shape with random weights (no checkpoint needed).
-func qwen05Config() Config {
-	return Config{ModelType: "qwen2", HiddenSize: 896, IntermediateSize: 4864, NumHiddenLayers: 24,
-		NumAttentionHeads: 14, NumKeyValueHeads: 2, VocabSize: 151936, MaxPositionEmbeddings: 32768,
-		RMSNormEps: 1e-6, RopeTheta: 1e6, TieWordEmbeddings: true, HiddenAct: "silu"}
-}
+	"medqa/files/testkit"
+)
 
 var bench struct {
 	once sync.Once
@@ -23,7 +18,7 @@ var bench struct {
 func benchModel(b *testing.B) *Model {
 	bench.once.Do(func() {
 		dt, dev, _ := testTarget(b)
-		bench.m, bench.err = NewRandom(qwen05Config(), 0, dt, dev)
+		bench.m, bench.err = NewRandom(shapeConfig(testkit.Qwen25), 0, dt, dev) // Qwen2.5-0.5B's shape, random weights
 	})
 	if bench.err != nil {
 		b.Fatal(bench.err)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"medqa/files/testkit"
 	"medqa/trainer/torch"
 )
 
@@ -16,7 +17,7 @@ func TestGreedyMatchesFullForwardArgmax(t *testing.T) {
 	if dt, _, _ := testTarget(t); dt != torch.Float32 {
 		t.Skip("argmax ties are not stable across half-precision kernels")
 	}
-	m := randomModel(t, smallConfig(), 6)
+	m := randomModel(t, shapeConfig(testkit.Small), 6)
 	prompt := seq(5, 31, 2, m.Config.VocabSize)
 	res, err := m.Generate(context.Background(), prompt, GenerateOptions{MaxNewTokens: 8})
 	if err != nil {
@@ -39,7 +40,7 @@ func TestGreedyMatchesFullForwardArgmax(t *testing.T) {
 }
 
 func TestSeededSamplingIsDeterministicAndBatchIndependent(t *testing.T) {
-	m := randomModel(t, smallConfig(), 7)
+	m := randomModel(t, shapeConfig(testkit.Small), 7)
 	V := m.Config.VocabSize
 	opt := GenerateOptions{MaxNewTokens: 10, Sampling: Sampling{Temperature: 1.5, TopK: 50, TopP: 0.95, Seed: 42}}
 	p0, p1 := seq(4, 3, 9, V), seq(7, 19, 4, V)
@@ -68,7 +69,7 @@ func TestSeededSamplingIsDeterministicAndBatchIndependent(t *testing.T) {
 }
 
 func TestStopCallbackAndCancel(t *testing.T) {
-	m := randomModel(t, smallConfig(), 8)
+	m := randomModel(t, shapeConfig(testkit.Small), 8)
 	prompt := seq(6, 23, 1, m.Config.VocabSize)
 	greedy, err := m.Generate(context.Background(), prompt, GenerateOptions{MaxNewTokens: 6})
 	if err != nil {
@@ -103,7 +104,7 @@ func TestStopCallbackAndCancel(t *testing.T) {
 }
 
 func TestGenerateRejectsBadInput(t *testing.T) {
-	m := randomModel(t, smallConfig(), 9)
+	m := randomModel(t, shapeConfig(testkit.Small), 9)
 	ctx := context.Background()
 	for _, c := range []struct {
 		prompt []int64
@@ -167,7 +168,7 @@ func TestStepContinuousBatching(t *testing.T) {
 	if dt, _, _ := testTarget(t); dt != torch.Float32 {
 		t.Skip("greedy ties are not stable across half-precision kernels")
 	}
-	m := randomModel(t, smallConfig(), 11)
+	m := randomModel(t, shapeConfig(testkit.Small), 11)
 	V := m.Config.VocabSize
 	pa, pb := seq(5, 3, 1, V), seq(9, 41, 7, V)
 	wantA, _ := m.Generate(context.Background(), pa, GenerateOptions{MaxNewTokens: 6})

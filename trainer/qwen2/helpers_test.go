@@ -5,6 +5,7 @@ import (
 	"os"
 	"testing"
 
+	"medqa/files/testkit"
 	"medqa/trainer/torch"
 )
 
@@ -34,12 +35,16 @@ func testTarget(t testing.TB) (torch.DType, torch.Device, float64) {
 	return dt, dev, tol
 }
 
-// smallConfig is Qwen2.5-shaped in the ways that matter: tied embeddings, 7:1
-// grouped-query attention, head dimension 64, rope theta 1e6.
-func smallConfig() Config {
-	return Config{ModelType: "qwen2", HiddenSize: 448, IntermediateSize: 512, NumHiddenLayers: 2,
-		NumAttentionHeads: 7, NumKeyValueHeads: 1, VocabSize: 300, MaxPositionEmbeddings: 4096,
-		RMSNormEps: 1e-6, RopeTheta: 1e6, TieWordEmbeddings: true, HiddenAct: "silu"}
+// shapeConfig is one of the shared test shapes (files/testkit: Small for
+// the parity tests, Qwen25 for the benchmarks) read as this package reads
+// any config.json. (qwen2test cannot serve this package's own tests: it
+// imports qwen2.)
+func shapeConfig(s testkit.Shape) Config {
+	c, err := ParseConfig("test shape", s.ConfigJSON())
+	if err != nil {
+		panic(err) // the shapes are fixed values
+	}
+	return c
 }
 
 func randomModel(t testing.TB, c Config, seed uint64) *Model {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"medqa/files/testkit"
 	"medqa/trainer/safetensors"
 	"medqa/trainer/torch"
 )
@@ -14,7 +15,7 @@ import (
 // and config before they are written back.
 func writeCheckpoint(t *testing.T, edit func(ts map[string]safetensors.Tensor, cfg *string)) string {
 	t.Helper()
-	m, err := NewRandom(smallConfig(), 10, torch.Float32, torch.CPU)
+	m, err := NewRandom(shapeConfig(testkit.Small), 10, torch.Float32, torch.CPU)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestLoadRejectsMismatchedCheckpoints(t *testing.T) {
 }
 
 func TestLoadShardedCheckpoint(t *testing.T) {
-	m, err := NewRandom(smallConfig(), 12, torch.Float32, torch.CPU)
+	m, err := NewRandom(shapeConfig(testkit.Small), 12, torch.Float32, torch.CPU)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func TestParityReferenceLogits(t *testing.T) {
 // the full forward's logits.
 func TestParityCacheMatchesFullForward(t *testing.T) {
 	_, _, tol := testTarget(t)
-	m := randomModel(t, smallConfig(), 1)
+	m := randomModel(t, shapeConfig(testkit.Small), 1)
 	s := torch.NewScope()
 	defer s.Close()
 	x := seq(20, 37, 5, m.Config.VocabSize)
@@ -61,7 +61,7 @@ func TestParityCacheMatchesFullForward(t *testing.T) {
 // A left- or right-padded batch computes what each sequence computes alone.
 func TestParityBatchedPaddedMatchesSingle(t *testing.T) {
 	_, _, tol := testTarget(t)
-	m := randomModel(t, smallConfig(), 2)
+	m := randomModel(t, shapeConfig(testkit.Small), 2)
 	s := torch.NewScope()
 	defer s.Close()
 	V := m.Config.VocabSize
@@ -104,7 +104,7 @@ func TestParityBatchedPaddedMatchesSingle(t *testing.T) {
 // One batched decode step over caches of different lengths equals each sequence's own step.
 func TestParityBatchedCacheStep(t *testing.T) {
 	_, _, tol := testTarget(t)
-	m := randomModel(t, smallConfig(), 3)
+	m := randomModel(t, shapeConfig(testkit.Small), 3)
 	s := torch.NewScope()
 	defer s.Close()
 	V := m.Config.VocabSize
@@ -136,7 +136,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	if _, dev, _ := testTarget(t); dev.IsCUDA() {
 		t.Skip("checkpoint I/O is device independent")
 	}
-	c := smallConfig()
+	c := shapeConfig(testkit.Small)
 	c.TieWordEmbeddings = false
 	c.IntermediateSize = 1200 // MLP weights of 2.1 MB take the huge-page path
 	m := randomModel(t, c, 4)
@@ -160,7 +160,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	}
 	// bf16 on disk, loaded as f32: exactly the bf16 values.
 	bdir := t.TempDir()
-	bm, err := NewRandom(smallConfig(), 5, torch.BFloat16, torch.CPU)
+	bm, err := NewRandom(shapeConfig(testkit.Small), 5, torch.BFloat16, torch.CPU)
 	if err != nil {
 		t.Fatal(err)
 	}

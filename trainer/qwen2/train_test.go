@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"medqa/files/testkit"
 	"medqa/trainer/torch"
 )
 
@@ -34,7 +35,7 @@ func lossOf(s *torch.Scope, m *Model, rows [][]int64, lens []int) *torch.Tensor 
 // gradients equal to finite differences (float64), the frozen base gets none,
 // and AdamW steps lower the loss.
 func TestAdapterTrainingThroughForward(t *testing.T) {
-	m, err := NewRandom(smallConfig(), 13, torch.Float64, torch.CPU)
+	m, err := NewRandom(shapeConfig(testkit.Small), 13, torch.Float64, torch.CPU)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func TestAdapterTrainingThroughForward(t *testing.T) {
 
 // float32 adapters on a bf16 model: the forward runs and the adapters get float32 gradients.
 func TestFloat32AdapterOnBF16Model(t *testing.T) {
-	m, err := NewRandom(smallConfig(), 15, torch.BFloat16, torch.CPU)
+	m, err := NewRandom(shapeConfig(testkit.Small), 15, torch.BFloat16, torch.CPU)
 	if err != nil {
 		t.Fatal(err)
 	}

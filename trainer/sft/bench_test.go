@@ -16,18 +16,12 @@ import (
 	"time"
 
 	"medqa/files/testkit"
+	"medqa/files/testkit/qwen2test"
 	"medqa/trainer/data"
 	"medqa/trainer/lora"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
 )
-
-// qwen25 is Qwen2.5-0.5B's shape (the peer's "qwen2.5-0.5b").
-func qwen25() qwen2.Config {
-	return qwen2.Config{ModelType: "qwen2", HiddenSize: 896, IntermediateSize: 4864, NumHiddenLayers: 24,
-		NumAttentionHeads: 14, NumKeyValueHeads: 2, VocabSize: 151936, MaxPositionEmbeddings: 32768,
-		RMSNormEps: 1e-6, RopeTheta: 1e6, TieWordEmbeddings: true, HiddenAct: "silu"}
-}
 
 // BenchmarkLoRAStep times one LoRA training step as the trainer runs it
 // (forward, loss over all 511 next-token targets, backward, gradient
@@ -44,7 +38,7 @@ func BenchmarkLoRAStep(b *testing.B) {
 	const T, rank = 512, 16
 	threads := runtime.NumCPU()
 	torch.SetNumThreads(threads)
-	m, err := qwen2.NewRandom(qwen25(), 0, torch.Float32, torch.CPU)
+	m, err := qwen2.NewRandom(qwen2test.Config(testkit.Qwen25), 0, torch.Float32, torch.CPU)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -196,7 +190,7 @@ func BenchmarkLoRAStepCUDA(b *testing.B) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	const B, T = 8, 512
-	m, err := qwen2.NewRandom(qwen25(), 0, torch.BFloat16, dev)
+	m, err := qwen2.NewRandom(qwen2test.Config(testkit.Qwen25), 0, torch.BFloat16, dev)
 	if err != nil {
 		b.Fatal(err)
 	}

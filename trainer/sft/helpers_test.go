@@ -9,35 +9,22 @@ import (
 	"strings"
 	"testing"
 
+	"medqa/files/testkit"
+	"medqa/files/testkit/qwen2test"
 	"medqa/trainer/data"
 	"medqa/trainer/qwen2"
-	"medqa/trainer/torch"
 )
 
-// toyConfig is a Qwen2-shaped model small enough to train in milliseconds.
-func toyConfig() qwen2.Config {
-	return qwen2.Config{ModelType: "qwen2", HiddenSize: 32, IntermediateSize: 64, NumHiddenLayers: 2,
-		NumAttentionHeads: 4, NumKeyValueHeads: 2, VocabSize: 32, MaxPositionEmbeddings: 128,
-		RMSNormEps: 1e-6, RopeTheta: 10000, TieWordEmbeddings: true, HiddenAct: "silu"}
-}
+// toyConfig is the Toy test shape: a Qwen2 small enough to train in milliseconds.
+func toyConfig() qwen2.Config { return qwen2test.Config(testkit.Toy) }
 
 // toyModel writes a random toy model directory and returns its path.
 func toyModel(t *testing.T, seed uint64) string {
 	t.Helper()
-	m, err := qwen2.NewRandom(toyConfig(), seed, torch.Float32, torch.CPU)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
 	// With normal(0.02) embeddings a tied head's logits span a fraction of a
 	// nat whatever the hidden state, and adapters (which leave the head alone)
 	// could not learn anything sharp; a trained model's embeddings are larger.
-	m.Embed.MulScalar_(25)
-	dir := filepath.Join(t.TempDir(), "base")
-	if err := m.Save(dir); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return qwen2test.Write(t, toyConfig(), seed, func(m *qwen2.Model) { m.Embed.MulScalar_(25) })
 }
 
 // toyTask: the prompt is [1, noise…, c, 2] with a class c in 4..7, the
