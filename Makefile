@@ -63,17 +63,20 @@ trainer:
 
 # Refresh the committed screenshots (README) from the browser tests.
 screenshots: wasm
-	MEDQA_ARTIFACTS=$(CURDIR)/web/screenshots $(GO) test -count=1 ./web -run Browser
-	MEDQA_ARTIFACTS=$(CURDIR)/web/screenshots $(GO) test -count=1 ./backend -run 'E2E|RealTrainingPipeline'
+	MEDQA_ARTIFACTS=$(CURDIR)/web/screenshots $(GO) test -count=1 -tags e2e ./web -run Browser
+	MEDQA_ARTIFACTS=$(CURDIR)/web/screenshots $(GO) test -count=1 -tags e2e ./backend -run 'E2E|RealTrainingPipeline'
 
 # The data pipeline on the shipped MedQuAD file, with its statistics.
 
 data:
 	$(GO) run ./trainer data --input files/medquad_qa.csv.gz --out data/splits
 
+# Every test: the unit tests and the end-to-end ones behind the e2e build tag (headless Chromium
+# against the pages and the real server, wrangler dev, the real trainer pipeline). A plain
+# `go test ./...` runs only the unit tests.
 test: deps-test wasm
-	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 25m ./...
+	$(GO) vet -tags e2e ./...
+	$(GO) test -count=1 -tags e2e -timeout 25m ./...
 
 # The Go benchmarks of every package, then the qwen2 decode/prefill benchmark beside the PyTorch-eager
 # peer (trainer/qwen2/peer/qwen2_peer.py) with the ratio. bench.sh runs trainer/qwen2's own benchmarks:

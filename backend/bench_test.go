@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -10,33 +11,27 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"medqa/assets"
 	"medqa/backend/engine"
+	"medqa/files/testkit/qwen2test"
 	"medqa/trainer/qwen2"
-	"medqa/trainer/torch"
 	"medqa/wasm/chat"
 )
 
 // BenchmarkRealModelStreams: time to first token and aggregate tokens/s of the real Qwen2
 // path at 1, 8 and 32 concurrent streams, calling the engine directly and over the chat
 // websocket of a real server on loopback (same engine), and the server's wall-time overhead.
-// The model has random weights in the default model's shape (6 layers, hidden 256, 4 heads,
-// 2 KV heads) but Qwen2.5's whole 151,936-token vocabulary, so that it takes the embedded
+// The model has random weights in the default model's shape (assets/model/config.json) but
+// Qwen2.5's whole 151,936-token vocabulary, so that it takes the embedded
 // tokenizer; every stream asks for 32 new tokens.
 func BenchmarkRealModelStreams(b *testing.B) {
-	dir := b.TempDir()
-	eos := int64(151645)
-	cfg := qwen2.Config{Architectures: []string{"Qwen2ForCausalLM"}, ModelType: "qwen2", HiddenSize: 256,
-		IntermediateSize: 768, NumHiddenLayers: 6, NumAttentionHeads: 4, NumKeyValueHeads: 2, VocabSize: 151936,
-		MaxPositionEmbeddings: 1024, RMSNormEps: 1e-6, RopeTheta: 1e4, TieWordEmbeddings: true, HiddenAct: "silu",
-		EOSTokenID: qwen2.IDs{eos}}
-	m, err := qwen2.NewRandom(cfg, 5, torch.Float32, torch.CPU)
+	cfg, err := qwen2.LoadConfig(filepath.Join("..", assets.DefaultModelDir, "config.json"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := m.Save(dir); err != nil {
-		b.Fatal(err)
-	}
-	m.Close()
+	// The default model's vocabulary is trimmed; the embedded tokenizer's is not.
+	cfg.VocabSize, cfg.EOSTokenID = 151936, qwen2.IDs{151645}
+	dir := qwen2test.Write(b, cfg, 5)
 	const newTokens = 32
 	zero := 0.0
 	for _, n := range []int{1, 8, 32} {

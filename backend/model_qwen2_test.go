@@ -2,23 +2,18 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
-	"io"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -28,6 +23,8 @@ import (
 	"medqa/backend/auth"
 	"medqa/backend/engine"
 	"medqa/backend/server"
+	"medqa/files/testkit"
+	"medqa/files/testkit/qwen2test"
 	"medqa/trainer/lora"
 	"medqa/trainer/quant"
 	"medqa/trainer/qwen2"
@@ -36,42 +33,16 @@ import (
 	"medqa/wasm/tokenizer"
 )
 
-// The real model in the server: a random-weight Qwen2 with Qwen2.5's vocabulary (2 layers,
-// hidden 64: ~20 MB of f32, mostly the embedding), saved as a Hugging Face directory without
-// tokenizer files, so the server falls back to the embedded tokenizer. Its replies are
-// gibberish, but exactly determined: the engine must produce qwen2.Generate's tokens.
-
-var tinyOnce struct {
-	sync.Once
-	dir string
-	err error
-}
-
-func tinyModelDir(t *testing.T) string {
+// The real model in the server: a random-weight Qwen2 with Qwen2.5's vocabulary (the QwenVocab
+// test shape, widened to hidden 64: ~40 MB of f32, mostly the embedding), saved as a Hugging Face
+// directory without tokenizer files, so the server falls back to the embedded tokenizer. Its
+// replies are gibberish, but exactly determined: the engine must produce qwen2.Generate's tokens.
+func tinyModelDir(t testing.TB) string {
 	t.Helper()
-	tinyOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "medqa-tiny-qwen2-")
-		if err != nil {
-			tinyOnce.err = err
-			return
-		}
-		eos := int64(151645)
-		cfg := qwen2.Config{Architectures: []string{"Qwen2ForCausalLM"}, ModelType: "qwen2", HiddenSize: 64,
-			IntermediateSize: 128, NumHiddenLayers: 2, NumAttentionHeads: 4, NumKeyValueHeads: 2, VocabSize: 151936,
-			MaxPositionEmbeddings: 4096, RMSNormEps: 1e-6, RopeTheta: 1e6, TieWordEmbeddings: true, HiddenAct: "silu",
-			EOSTokenID: qwen2.IDs{eos}}
-		m, err := qwen2.NewRandom(cfg, 3, torch.Float32, torch.CPU)
-		if err != nil {
-			tinyOnce.err = err
-			return
-		}
-		defer m.Close()
-		tinyOnce.dir, tinyOnce.err = dir, m.Save(dir)
-	})
-	if tinyOnce.err != nil {
-		t.Fatal(tinyOnce.err)
-	}
-	return tinyOnce.dir
+	s := testkit.QwenVocab
+	s.Hidden, s.Intermediate, s.Heads, s.KVHeads, s.MaxPositions = 64, 128, 4, 2, 4096
+	s.EOS = []int64{151645} // <|im_end|>, as an Instruct model's
+	return qwen2test.Write(t, qwen2test.Config(s), 3)
 }
 
 // reference is what qwen2.Generate produces for the conversation with the model in dir
@@ -260,7 +231,7 @@ func modelServerWith(t testing.TB, eng *engine.Engine) string {
 	t.Helper()
 	dir := t.TempDir()
 	name, _ := eng.Client()
-	au, err := auth.New(auth.Config{Dir: dir, Password: e2ePassword, Cost: bcrypt.MinCost})
+	au, err := auth.New(auth.Config{Dir: dir, Password: testPassword, Cost: bcrypt.MinCost})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,66 +326,6 @@ func TestServerWithRealModel(t *testing.T) {
 	}
 }
 
-// The chat page counts tokens and previews the prompt with the served model's own tokenizer
-// and template (here the Instruct tokenizer_config.json, whose default system prompt differs
-// from the base one the browser module carries).
-func TestE2EServedTokenizer(t *testing.T) {
-	dir := t.TempDir()
-	for _, f := range []string{"config.json", "model.safetensors"} {
-		if err := os.Symlink(filepath.Join(tinyModelDir(t), f), filepath.Join(dir, f)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for src, dst := range map[string]string{
-		path.Join(assets.TokenizerBase, "tokenizer.json.gz"):         "tokenizer.json",
-		path.Join(assets.TokenizerInstruct, "tokenizer_config.json"): "tokenizer_config.json",
-	} {
-		b, err := fs.ReadFile(assets.Tokenizer, src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.HasSuffix(src, ".gz") {
-			zr, err := gzip.NewReader(bytes.NewReader(b))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if b, err = io.ReadAll(zr); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := os.WriteFile(filepath.Join(dir, dst), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := fs.Stat(assets.Wasm(), "medqa.wasm"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("assets/wasm/medqa.wasm is not built: run make wasm (make test does)")
-		}
-		t.Skip("assets/wasm/medqa.wasm is not built (make wasm)")
-	}
-	b, err := loadQwen2(context.Background(), "tiny-instruct", dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := b.Tokenizer
-	url := modelServer(t, b)
-	ctx := browser(t)
-	const q = "Héllo — what is glaucoma? 🩺"
-	do(t, ctx, chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.CSS(`html[data-ready="chat"]`)),
-		chromedp.SendKeys(chromedp.ID("q"), q))
-	want := fmt.Sprint(len(tok.Encode(q)))
-	waitFor(t, 20*time.Second, "the live token count", func() bool {
-		return js[string](t, ctx, `document.getElementById("count").dataset.tokens || ""`) == want
-	})
-	prompt, err := chat.Instruct.Render([]chat.Message{{Role: "user", Content: q}}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := js[string](t, ctx, `document.getElementById("prompt").textContent`); got != prompt {
-		t.Errorf("prompt preview\n%q\nserver renders\n%q", got, prompt)
-	}
-}
-
 // The default model starts the server with no flags: from assets/model in the repository, or
 // (as here, where the working directory is backend/) from the copy embedded in the binary.
 func TestDefaultModelServes(t *testing.T) {
@@ -441,47 +352,4 @@ func TestDefaultModelServes(t *testing.T) {
 	if a != b || n < 8 {
 		t.Errorf("embedded copy answers %q (%d tokens), the repository's %q", a, n, b)
 	}
-}
-
-// The chat page with the shipped default model: a real answer streams in, the timing line
-// follows, and the live count uses the model's own (trimmed) tokenizer.
-func TestE2EDefaultModelChat(t *testing.T) {
-	if _, err := fs.Stat(assets.Wasm(), "medqa.wasm"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("assets/wasm/medqa.wasm is not built: run make wasm (make test does)")
-		}
-		t.Skip("assets/wasm/medqa.wasm is not built (make wasm)")
-	}
-	b, err := loadDefaultModel(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := b.Tokenizer
-	// The page's defaults are the model's (greedy, repetition penalty 1.1), so it must stream
-	// exactly what the engine gives with them. That engine must not close the model on
-	// shutdown: the server below goes on with it.
-	ref := b
-	ref.Close = nil
-	want24, _ := engineReply(t, ref, []chat.Message{{Role: "user", Content: "What is glaucoma?"}}, 24)
-	url := modelServer(t, b)
-	ctx := browser(t)
-	const q = "What is glaucoma?"
-	do(t, ctx, chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.CSS(`html[data-ready="chat"]`)),
-		chromedp.SendKeys(chromedp.ID("q"), q))
-	want := fmt.Sprint(len(tok.Encode(q)))
-	waitFor(t, 20*time.Second, "the live token count", func() bool {
-		return js[string](t, ctx, `document.getElementById("count").dataset.tokens || ""`) == want
-	})
-	do(t, ctx, chromedp.SendKeys(chromedp.ID("q"), "\r"))
-	waitFor(t, 60*time.Second, "the answer and its timing line", func() bool {
-		return strings.Contains(js[string](t, ctx, `document.getElementById("log").textContent`), "tokens/s")
-	})
-	a := js[string](t, ctx, lastAnswer)
-	if !strings.HasPrefix(a, want24) || !strings.Contains(strings.ToLower(a), "glaucoma") {
-		t.Errorf("answer %q: want an answer about glaucoma that starts %q", a, want24)
-	}
-	waitFor(t, 10*time.Second, "the prompt preview with the answer", func() bool {
-		return strings.Contains(js[string](t, ctx, `document.getElementById("prompt").textContent`), a)
-	})
-	shot(t, ctx, "chat")
 }

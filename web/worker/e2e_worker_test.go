@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && e2e
 
 package main
 
@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"medqa/files/testkit"
 )
 
 // TestWranglerDev builds the worker as `make worker` does, runs it in npm's wrangler
@@ -81,19 +83,17 @@ func TestWranglerDev(t *testing.T) {
 	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	var lastErr error
+	if !testkit.Poll(90*time.Second, func() bool {
 		res, err := client.Get(base + "/")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
+		if lastErr = err; err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("wrangler dev did not answer on %s: %v", base, err)
-		}
-		time.Sleep(300 * time.Millisecond)
+		res.Body.Close()
+		lastErr = fmt.Errorf("status %s", res.Status)
+		return res.StatusCode == http.StatusOK
+	}) {
+		t.Fatalf("wrangler dev did not answer on %s: %v", base, lastErr)
 	}
 
 	fetch := func(method, path string, body io.Reader, hdr ...string) (*http.Response, string) {

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 import (
@@ -24,6 +26,7 @@ import (
 	"medqa/backend/engine"
 	"medqa/backend/runs"
 	"medqa/backend/server"
+	"medqa/files/testkit/browser"
 	"medqa/trainer/qwen2"
 	"medqa/wasm/chat"
 	"medqa/web"
@@ -51,7 +54,7 @@ func TestRealTrainingPipeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng := engine.New(engine.Config{}, &b)
-	au, err := auth.New(auth.Config{Dir: work, Password: e2ePassword, Cost: bcrypt.MinCost})
+	au, err := auth.New(auth.Config{Dir: work, Password: testPassword, Cost: bcrypt.MinCost})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +97,7 @@ func TestRealTrainingPipeline(t *testing.T) {
 		return res.StatusCode
 	}
 	var login struct{ Token string }
-	if code := call("POST", "/api/login", "", map[string]any{"password": e2ePassword, "bearer": true}, &login); code != 200 {
+	if code := call("POST", "/api/login", "", map[string]any{"password": testPassword, "bearer": true}, &login); code != 200 {
 		t.Fatalf("login: %d", code)
 	}
 	tok := login.Token
@@ -206,12 +209,12 @@ func TestRealTrainingPipeline(t *testing.T) {
 
 	// The run page of a whole real run, for the README's screenshots.
 	if os.Getenv("MEDQA_ARTIFACTS") != "" {
-		ctx := browser(t)
-		do(t, ctx, chromedp.Navigate(fmt.Sprintf("%s/admin/runs/%d", ts.URL, run.ID)),
+		tb := browser.Start(t)
+		tb.Do(chromedp.Navigate(fmt.Sprintf("%s/admin/runs/%d", ts.URL, run.ID)),
 			chromedp.WaitReady(chromedp.CSS(`html[data-ready="login"]`)),
-			chromedp.SendKeys(chromedp.ID("password"), e2ePassword+"\r"),
+			chromedp.SendKeys(chromedp.ID("password"), testPassword+"\r"),
 			chromedp.WaitReady(chromedp.CSS(`html[data-ready="run"]`)))
-		shot(t, ctx, "run-succeeded")
+		tb.Shot("run-succeeded")
 	}
 }
 
