@@ -26,6 +26,7 @@ import (
 	"medqa/backend/engine"
 	"medqa/backend/runs"
 	"medqa/backend/server"
+	"medqa/files/testkit"
 	"medqa/files/testkit/browser"
 	"medqa/trainer/qwen2"
 	"medqa/wasm/chat"
@@ -108,16 +109,11 @@ func TestRealTrainingPipeline(t *testing.T) {
 	}
 
 	var d runs.Detail
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
+	if !testkit.Poll(3*time.Minute, func() bool {
 		call("GET", fmt.Sprintf("/api/runs/%d", run.ID), tok, nil, &d)
-		if s := d.Run.Status; s == runs.StatusSucceeded || s == runs.StatusFailed {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("run still %s at stage %s", d.Run.Status, d.Run.Stage)
-		}
-		time.Sleep(200 * time.Millisecond)
+		return d.Run.Status == runs.StatusSucceeded || d.Run.Status == runs.StatusFailed
+	}) {
+		t.Fatalf("run still %s at stage %s", d.Run.Status, d.Run.Stage)
 	}
 	if d.Run.Status != runs.StatusSucceeded {
 		log, _ := os.ReadFile(filepath.Join(d.Run.Dir, "trainer.log"))
@@ -191,15 +187,13 @@ func TestRealTrainingPipeline(t *testing.T) {
 	if code := call("POST", fmt.Sprintf("/api/runs/%d/evaluate", run.ID), tok, nil, nil); code != http.StatusAccepted {
 		t.Fatalf("evaluate: %d", code)
 	}
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+	done := testkit.Poll(2*time.Minute, func() bool {
 		d = runs.Detail{} // fields left out of the answer (only, when cleared) must not linger
 		call("GET", fmt.Sprintf("/api/runs/%d?after=%d", run.ID, last), tok, nil, &d)
-		if d.Run.Status == runs.StatusSucceeded && d.Run.Only == "" {
-			break
-		}
-		if d.Run.Status == runs.StatusFailed || time.Now().After(deadline) {
-			t.Fatalf("evaluating again: %s %s", d.Run.Status, d.Run.Error)
-		}
+		return d.Run.Status == runs.StatusFailed || d.Run.Status == runs.StatusSucceeded && d.Run.Only == ""
+	})
+	if !done || d.Run.Status == runs.StatusFailed {
+		t.Fatalf("evaluating again: %s %s", d.Run.Status, d.Run.Error)
 	}
 	for _, e := range d.Events {
 		if e.Stage != "evaluate" {
