@@ -25,7 +25,7 @@ func TestTokenizeLines(t *testing.T) {
 	if err := tokenizeLines(strings.NewReader(in), &out, tok, tmpl, tmplErr); err != nil {
 		t.Fatal(err)
 	}
-	// Ids of the first two lines from ../shared/vectors/tokenizer/public.json.
+	// Ids of the first two lines from wasm/tokenizer/testdata/public_vectors.json.gz.
 	want := strings.Join([]string{
 		`{"ids":[9707,11,847,5562,374,18838]}`,
 		`{"text":"<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nHello, my dog is cute<|im_end|>\n<|im_start|>assistant\n","ids":[151644,8948,198,2610,525,1207,16948,11,3465,553,54364,14817,13,1446,525,264,10950,17847,13,151645,198,151644,872,198,9707,11,847,5562,374,18838,151645,198,151644,77091,198]}`,

@@ -109,7 +109,7 @@ func TestBuildDropCounts(t *testing.T) {
 }
 
 // Nothing disappears silently on the real data: 48 exact duplicate pairs
-// (16,407 rows, 16,359 distinct pairs per ../shared/data/README.md) and the
+// (16,407 rows, 16,359 distinct pairs per files/README.md) and the
 // 4 CDC questions whose template lost its subject.
 func TestBuildMedQuADCounts(t *testing.T) {
 	ds := medquadDataset(t)

@@ -19,7 +19,7 @@ func TestLoadMedQuAD(t *testing.T) {
 	if format != FormatCSV {
 		t.Errorf("format %q, want %q", format, FormatCSV)
 	}
-	// Counts from ../shared/data/README.md, section 1.
+	// Counts from files/README.md.
 	if len(rows) != 16407 {
 		t.Fatalf("%d rows, want 16407", len(rows))
 	}
@@ -59,7 +59,7 @@ func TestLoadMedQuAD(t *testing.T) {
 	if last := rows[len(rows)-1]; last.ID != "medquad_qa-16407" {
 		t.Errorf("last ID %q", last.ID)
 	}
-	// 14,979 distinct question strings (../shared/data/README.md) are
+	// 14,979 distinct question strings (files/README.md) are
 	// 14,298 questions once normalised (a Python \w-word count agrees).
 	strs, keys := map[string]bool{}, map[string]bool{}
 	for _, r := range rows {

@@ -16,8 +16,8 @@ import (
 )
 
 // The slow tokenizer's files of Qwen2.5 (vocab.json, merges.txt) as Hugging
-// Face publishes them, by sha256 (shared/data/README.md, section 3: both
-// equal the official files).
+// Face publishes them, by sha256 (the official files' sums, which the
+// team's reference copies match).
 const (
 	vocabSHA256  = "ca10d7e9fb3ed18575dd1e277a2579c16d108e32f27439684afa0e10b1440910"
 	mergesSHA256 = "599bab54075088774b1733fde865d5bd747cbcc7a547c5bc12610e874e26f5e3"

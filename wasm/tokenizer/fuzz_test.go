@@ -17,7 +17,7 @@ var (
 	fuzzTok  *tokenizer.Tokenizer
 )
 
-// shipped loads the embedded tokenizer, so fuzzing needs no ../shared.
+// shipped loads the embedded tokenizer, so fuzzing needs no files at all.
 func shipped(t testing.TB) *tokenizer.Tokenizer {
 	fuzzOnce.Do(func() {
 		var err error

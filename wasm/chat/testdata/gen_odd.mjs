@@ -1,5 +1,5 @@
 // Renders unusual conversations with transformers.js's apply_chat_template
-// (the tool that made ../shared/vectors/tokenizer/public.json) so that the Go
+// (the tool that made wasm/tokenizer/testdata/public_vectors.json.gz) so that the Go
 // renderer is checked against the real Jinja template on cases the public
 // vectors lack. Usage (from a folder where @huggingface/transformers is
 // installed): node gen_odd.mjs SHARED_TOKENIZER_DIR > odd.json
