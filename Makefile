@@ -61,7 +61,7 @@ run: deps-run wasm trainer
 trainer:
 	$(GO) build -o bin/trainer ./trainer
 
-# Refresh the committed screenshots (README) from the browser tests.
+# Refresh the committed screenshots (docs/web.md) from the browser tests.
 screenshots: wasm
 	MEDQA_ARTIFACTS=$(CURDIR)/web/screenshots $(GO) test -count=1 ./web -run Browser
 	MEDQA_ARTIFACTS=$(CURDIR)/web/screenshots $(GO) test -count=1 ./backend -run 'E2E|RealTrainingPipeline'

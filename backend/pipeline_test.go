@@ -204,7 +204,7 @@ func TestRealTrainingPipeline(t *testing.T) {
 		}
 	}
 
-	// The run page of a whole real run, for the README's screenshots.
+	// The run page of a whole real run, for the screenshots of docs/web.md.
 	if os.Getenv("MEDQA_ARTIFACTS") != "" {
 		ctx := browser(t)
 		do(t, ctx, chromedp.Navigate(fmt.Sprintf("%s/admin/runs/%d", ts.URL, run.ID)),
