@@ -4,12 +4,7 @@
 # the CPU. Prints each run's summary line and report.json's generate_seconds and
 # generated_tokens_per_s. Run through docs/bench/record.sh (make bench).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-go build -o "$work/trainer" ./trainer
-"$work/trainer" data --input files/medquad_qa.csv.gz --out "$work/splits" >/dev/null
+source "$(dirname "$0")/trainer_env.sh" # $work/trainer, $work/splits
 for batch in 8 16; do
 	"$work/trainer" eval --model assets/model --data "$work/splits" --split test --limit 100 \
 		--max-new-tokens 256 --batch-size "$batch" --no-perplexity --out "$work/b$batch" 2>&1 | grep -v -e '^report:' -e ' generated [0-9]*/[0-9]*$'

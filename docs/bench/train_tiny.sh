@@ -4,12 +4,7 @@
 # 128 tokens, on the shipped MedQuAD splits. Prints the trainer's events and run.json's metrics
 # (tokens, elapsed_s, tokens_per_s). Run through docs/bench/record.sh (make bench).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-go build -o "$work/trainer" ./trainer
-"$work/trainer" data --input files/medquad_qa.csv.gz --out "$work/splits" >/dev/null
+source "$(dirname "$0")/trainer_env.sh" # $work/trainer, $work/splits
 cat >"$work/tiny-config.json" <<'JSON'
 {"model_type": "qwen2", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
  "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 151936, "max_position_embeddings": 1024,
