@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"medqa/trainer/runspec"
 	"medqa/trainer/torch"
 )
 
@@ -13,17 +14,17 @@ import (
 // is cancelled, then evaluates and publishes the final weights.
 func (r *run) loop(ctx context.Context) (*Result, error) {
 	c := r.cfg
-	r.ev.emit(Event{Type: "start", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.baseTime,
+	r.ev.emit(runspec.Event{Type: runspec.EventStart, Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.baseTime,
 		Resumed: r.opt.Resume, TrainableParams: r.tr.count(), TrainExamples: len(r.ds.Train), ValExamples: len(r.ds.Validation),
 		Device: r.dev.String(), Precision: map[bool]string{true: "bf16-autocast", false: "f32"}[r.mixed], RunDir: c.Out})
-	status := StatusCompleted
+	status := runspec.StatusCompleted
 	lastSaved, lastEval := r.st.Step, -1
 	if !r.opt.Resume {
 		lastSaved = -1
 	}
 	for r.st.Step < r.sched.total {
 		if ctx.Err() != nil {
-			status = StatusInterrupted
+			status = runspec.StatusInterrupted
 			break
 		}
 		r.step()
@@ -32,7 +33,7 @@ func (r *run) loop(ctx context.Context) (*Result, error) {
 			if stop, err := r.evaluate(); err != nil {
 				return nil, err
 			} else if stop {
-				status = StatusEarlyStopped
+				status = runspec.StatusEarlyStopped
 			}
 		}
 		if c.SaveEvery > 0 && r.st.Step%c.SaveEvery == 0 {
@@ -41,18 +42,18 @@ func (r *run) loop(ctx context.Context) (*Result, error) {
 			}
 			lastSaved = r.st.Step
 		}
-		if status == StatusEarlyStopped {
+		if status == runspec.StatusEarlyStopped {
 			break
 		}
 	}
-	if status == StatusInterrupted {
+	if status == runspec.StatusInterrupted {
 		if lastSaved != r.st.Step {
 			if err := r.checkpoint(); err != nil {
 				return nil, err
 			}
 		}
-		r.ev.emit(Event{Type: "done", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.elapsed(),
-			Loss: num(r.st.Loss), Status: status, BestValLoss: r.st.BestValLoss, BestStep: r.st.BestStep})
+		r.ev.emit(runspec.Event{Type: runspec.EventDone, Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.elapsed(),
+			Loss: runspec.Num(r.st.Loss), Status: status, BestValLoss: r.st.BestValLoss, BestStep: r.st.BestStep})
 		r.info.finish(r, status, "")
 		return r.result(status, ""), r.info.write(c.Out)
 	}
@@ -70,8 +71,8 @@ func (r *run) loop(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.ev.emit(Event{Type: "done", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.elapsed(),
-		Loss: num(r.st.Loss), Status: status, Path: out, BestValLoss: r.st.BestValLoss, BestStep: r.st.BestStep})
+	r.ev.emit(runspec.Event{Type: runspec.EventDone, Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.elapsed(),
+		Loss: runspec.Num(r.st.Loss), Status: status, Path: out, BestValLoss: r.st.BestValLoss, BestStep: r.st.BestStep})
 	r.info.finish(r, status, out)
 	return r.result(status, out), r.info.write(c.Out)
 }
@@ -149,8 +150,8 @@ func (r *run) step() {
 		done := r.st.Step - r.steps0
 		own := time.Since(r.started).Seconds()
 		eta := float64(r.sched.total-r.st.Step) * own / float64(max(1, done))
-		r.ev.emit(Event{Type: "step", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, Loss: num(r.st.Loss),
-			LR: num(lr), GradNorm: num(gn), TokensPerS: num(float64(r.st.Tokens-r.tokens0) / own), ElapsedS: el, EtaS: num(eta)})
+		r.ev.emit(runspec.Event{Type: runspec.EventStep, Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, Loss: runspec.Num(r.st.Loss),
+			LR: runspec.Num(lr), GradNorm: runspec.Num(gn), TokensPerS: runspec.Num(float64(r.st.Tokens-r.tokens0) / own), ElapsedS: el, EtaS: runspec.Num(eta)})
 	}
 }
 
@@ -208,10 +209,10 @@ func (r *run) evaluate() (stop bool, err error) {
 		vl = sum / float64(n)
 	}
 	best := n > 0 && (r.st.BestValLoss == nil || vl < *r.st.BestValLoss)
-	ev := Event{Type: "eval", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.elapsed(),
-		ValLoss: num(vl), ValPPL: num(math.Exp(vl)), Best: best}
+	ev := runspec.Event{Type: runspec.EventEval, Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.elapsed(),
+		ValLoss: runspec.Num(vl), ValPPL: runspec.Num(math.Exp(vl)), Best: best}
 	if best {
-		r.st.BestValLoss, r.st.BestStep, r.st.BadEvals = num(vl), r.st.Step, 0
+		r.st.BestValLoss, r.st.BestStep, r.st.BadEvals = runspec.Num(vl), r.st.Step, 0
 		path, err := r.publish(BestDir)
 		if err != nil {
 			return false, err
@@ -220,7 +221,7 @@ func (r *run) evaluate() (stop bool, err error) {
 	} else {
 		r.st.BadEvals++
 	}
-	r.info.LastValLoss = num(vl)
+	r.info.LastValLoss = runspec.Num(vl)
 	r.ev.emit(ev)
 	return r.cfg.Patience > 0 && r.st.BadEvals >= r.cfg.Patience, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"medqa/trainer/runspec"
 	"medqa/trainer/torch"
 )
 
@@ -72,13 +73,13 @@ func (in *runInfo) finish(r *run, status, out string) {
 	in.Status, in.Output = status, out
 	in.Finished = time.Now().UTC().Format(time.RFC3339)
 	m := &in.Metrics
-	m.Steps, m.Epoch, m.Loss, m.ElapsedS, m.Tokens = r.st.Step, r.st.Epoch, num(r.st.Loss), r.elapsed(), r.st.Tokens
+	m.Steps, m.Epoch, m.Loss, m.ElapsedS, m.Tokens = r.st.Step, r.st.Epoch, runspec.Num(r.st.Loss), r.elapsed(), r.st.Tokens
 	m.BestValLoss, m.BestStep = r.st.BestValLoss, r.st.BestStep
 	if r.st.BestValLoss != nil {
-		m.BestValPPL = num(math.Exp(*r.st.BestValLoss))
+		m.BestValPPL = runspec.Num(math.Exp(*r.st.BestValLoss))
 	}
 	if m.ElapsedS > 0 {
-		m.TokensPerS = num(float64(r.st.Tokens) / m.ElapsedS)
+		m.TokensPerS = runspec.Num(float64(r.st.Tokens) / m.ElapsedS)
 	}
 }
 

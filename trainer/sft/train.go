@@ -12,15 +12,16 @@ import (
 
 	"medqa/trainer/lora"
 	"medqa/trainer/qwen2"
+	"medqa/trainer/runspec"
 	"medqa/trainer/torch"
 )
 
 // Options are the parts of a run that are not its configuration.
 type Options struct {
 	Resume   bool
-	Events   io.Writer   // JSON lines (the CLI passes stdout); nil: only events.jsonl
-	Progress io.Writer   // a human progress line (the CLI passes a terminal's stderr); nil: none
-	OnEvent  func(Event) // called after each event is written (tests, embedding)
+	Events   io.Writer           // JSON lines (the CLI passes stdout); nil: only events.jsonl
+	Progress io.Writer           // a human progress line (the CLI passes a terminal's stderr); nil: none
+	OnEvent  func(runspec.Event) // called after each event is written (tests, embedding)
 	// TokenizerDir is where the tokenizer came from ("" = the embedded Qwen2.5
 	// tokenizer); --full runs copy its files into the final model directory.
 	TokenizerDir string
@@ -75,7 +76,7 @@ type run struct {
 
 // Run trains per cfg on ds, writing everything into cfg.Out. Cancelling ctx
 // (SIGINT/SIGTERM in the CLI) finishes the current step, saves a checkpoint
-// and returns a Result with StatusInterrupted and no error.
+// and returns a Result with status runspec.StatusInterrupted and no error.
 func Run(ctx context.Context, cfg Config, ds *Dataset, opt Options) (res *Result, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -96,7 +97,7 @@ func Run(ctx context.Context, cfg Config, ds *Dataset, opt Options) (res *Result
 		}
 	}()
 	if err := r.setup(); err != nil {
-		ev := Event{Type: "error", Step: r.st.Step, Error: err.Error()}
+		ev := runspec.Event{Type: runspec.EventError, Step: r.st.Step, Error: err.Error()}
 		if r.ev != nil {
 			r.ev.emit(ev)
 			r.ev.file.Close()
@@ -108,7 +109,7 @@ func Run(ctx context.Context, cfg Config, ds *Dataset, opt Options) (res *Result
 	defer r.ev.file.Close()
 	res, err = r.guardedLoop(ctx)
 	if err != nil {
-		r.ev.emit(Event{Type: "error", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.elapsed(), Error: err.Error()})
+		r.ev.emit(runspec.Event{Type: runspec.EventError, Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.elapsed(), Error: err.Error()})
 		r.info.finish(r, "failed", "")
 		r.info.write(cfg.Out)
 	}
@@ -334,7 +335,7 @@ func (r *run) checkpoint() error {
 	r.st.LR = r.sched.lr(max(0, r.st.Step-1))
 	// The event comes first so that the recorded offset includes it.
 	path := filepath.Join(r.cfg.Out, checkpointsDir, fmt.Sprintf("step-%d", r.st.Step))
-	ev := Event{Type: "checkpoint", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.st.ElapsedS, Path: path}
+	ev := runspec.Event{Type: runspec.EventCheckpoint, Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.st.ElapsedS, Path: path}
 	line, ev := r.ev.encode(ev)
 	r.st.EventsBytes = r.ev.offset + int64(len(line))
 	if _, err := writeCheckpoint(r.cfg.Out, r.st, r.optim, r.saveWeights); err != nil {
