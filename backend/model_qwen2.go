@@ -11,7 +11,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"medqa/assets"
@@ -88,12 +87,16 @@ func loadQwen2(_ context.Context, name, dir, adapter string) (b engine.Bundle, e
 		return b, err
 	}
 	opt := gc.Options()
+	var stop []int
+	for _, id := range modeldir.StopIDs(tok, gc, m.Config.VocabSize) {
+		stop = append(stop, int(id))
+	}
 	b = engine.Bundle{
 		Name:      name,
 		Model:     &qwenModel{m: m},
 		Tokenizer: qwenTokenizer{tok},
 		Render:    func(msgs []chat.Message) (string, error) { return tmpl.Render(msgs, true) },
-		Stop:      stopIDs(opt.StopIDs, tok, m.Config.VocabSize),
+		Stop:      stop,
 		Context:   m.Config.MaxPositionEmbeddings,
 		Sampling: engine.Sampling{Temperature: opt.Temperature, TopP: opt.TopP, TopK: opt.TopK,
 			RepetitionPenalty: opt.RepetitionPenalty},
@@ -128,22 +131,6 @@ func clientFiles(tok *tokenizer.Tokenizer, dir string) (*engine.TokenizerFiles, 
 		return nil, err
 	}
 	return &engine.TokenizerFiles{Binary: bin, BinaryGzip: z.Bytes(), Config: cfg}, nil
-}
-
-// stopIDs are the generation config's eos ids plus the chat turn's end and <|endoftext|>,
-// which end a reply whatever the config says.
-func stopIDs(eos []int64, tok *tokenizer.Tokenizer, vocab int) []int {
-	var out []int
-	for _, id := range eos {
-		out = append(out, int(id))
-	}
-	for _, s := range []string{chat.ImEnd, "<|endoftext|>"} {
-		if id, ok := tok.TokenID(s); ok && id < vocab {
-			out = append(out, id)
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 // qwenModel adapts qwen2's per-sequence caches and batched Step to the engine: the engine
