@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"medqa/assets"
@@ -24,7 +25,8 @@ import (
 	"medqa/wasm/tokenizer"
 )
 
-// runDType and runDevice come from MEDQA_DTYPE (f32) and MEDQA_DEVICE (cpu, cuda, cuda:N).
+// runDType and runDevice come from MEDQA_DTYPE (f32) and MEDQA_DEVICE (cpu, cuda, cuda:N,
+// auto), read as the trainer reads its --dtype and --device.
 func runDType() (torch.DType, torch.Device, error) {
 	dts, devs := os.Getenv("MEDQA_DTYPE"), os.Getenv("MEDQA_DEVICE")
 	if dts == "" {
@@ -33,15 +35,11 @@ func runDType() (torch.DType, torch.Device, error) {
 	if devs == "" {
 		devs = "cpu"
 	}
-	dt, err := torch.ParseDType(dts)
-	if err != nil {
-		return 0, 0, fmt.Errorf("MEDQA_DTYPE: %w", err)
+	dt, dev, err := torch.ParseRuntime(dts, devs)
+	if re, ok := err.(*torch.RuntimeError); ok {
+		return dt, dev, fmt.Errorf("MEDQA_%s: %w", strings.ToUpper(re.Setting), re.Err)
 	}
-	dev, err := torch.ParseDevice(devs)
-	if err != nil {
-		return 0, 0, fmt.Errorf("MEDQA_DEVICE: %w", err)
-	}
-	return dt, dev, nil
+	return dt, dev, err
 }
 
 // loadQwen2 serves a Qwen2 model directory (plus an optional PEFT adapter) with its own

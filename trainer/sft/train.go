@@ -203,19 +203,14 @@ func (r *run) setup() (err error) {
 	return r.info.write(c.Out)
 }
 
+// resolveDevice reads --device ("" is auto).
 func resolveDevice(s string) (torch.Device, error) {
-	if s == "" || s == "auto" {
-		if torch.CUDADeviceCount() > 0 {
-			return torch.CUDA(0), nil
-		}
-		return torch.CPU, nil
+	if s == "" {
+		s = "auto"
 	}
 	d, err := torch.ParseDevice(s)
 	if err != nil {
 		return d, fmt.Errorf("--device: %v", err)
-	}
-	if d.IsCUDA() && int(d) >= torch.CUDADeviceCount() {
-		return d, fmt.Errorf("--device %s: libtorch sees %d CUDA devices", s, torch.CUDADeviceCount())
 	}
 	return d, nil
 }
