@@ -18,7 +18,6 @@ import (
 	"medqa/backend/engine"
 	"medqa/trainer/lora"
 	"medqa/trainer/modeldir"
-	"medqa/trainer/quant"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
 	"medqa/wasm/chat"
@@ -63,7 +62,7 @@ func loadQwen2(_ context.Context, name, dir, adapter string) (b engine.Bundle, e
 		return b, err
 	}
 	// A Hugging Face directory or a medqa int8/int4 one (dequantized to dt once, here).
-	m, err := quant.LoadModel(dir, dt, dev)
+	m, err := modeldir.Load(dir, dt, dev)
 	if err != nil {
 		return b, err
 	}

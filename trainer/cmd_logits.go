@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"medqa/trainer/quant"
+	"medqa/trainer/modeldir"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
 )
@@ -76,7 +76,7 @@ func loadModel(dir, dtype, device string) (*qwen2.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return quant.LoadModel(dir, dt, dev) // a Hugging Face directory or a medqa int8/int4 one
+	return modeldir.Load(dir, dt, dev) // a Hugging Face directory or a medqa int8/int4 one
 }
 
 // parseRuntime reads the --dtype and --device flags (torch.ParseRuntime), naming the flag

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 
 	"medqa/trainer/modeldir"
-	"medqa/trainer/quant"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
 	"medqa/wasm/chat"
@@ -33,7 +32,7 @@ type Target struct {
 // adapter if one is given, and finds its tokenizer: the model directory's
 // own files, else the embedded Qwen2.5 tokenizer.
 func Open(dir, adapter string, load AdapterLoader, dt torch.DType, dev torch.Device) (*Target, error) {
-	m, err := quant.LoadModel(dir, dt, dev)
+	m, err := modeldir.Load(dir, dt, dev)
 	if err != nil {
 		return nil, err
 	}

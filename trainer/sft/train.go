@@ -10,7 +10,9 @@ import (
 	"runtime"
 	"time"
 
+	"medqa/trainer/atomicfile"
 	"medqa/trainer/lora"
+	"medqa/trainer/modeldir"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/runspec"
 	"medqa/trainer/torch"
@@ -312,7 +314,7 @@ func (r *run) publish(name string) (string, error) {
 		dt := r.m.DType
 		r.m.DType = torch.Float32
 		defer func() { r.m.DType = dt }()
-		return dst, WriteModelDir(dst, r.m, r.cfg.Model, r.opt.TokenizerDir)
+		return dst, modeldir.Write(dst, r.m, r.cfg.Model, r.opt.TokenizerDir)
 	}
 	tmp, err := os.MkdirTemp(r.cfg.Out, "."+name+".tmp-")
 	if err != nil {
@@ -322,7 +324,7 @@ func (r *run) publish(name string) (string, error) {
 		os.RemoveAll(tmp)
 		return "", err
 	}
-	return dst, replaceDir(tmp, dst)
+	return dst, atomicfile.PublishDir(tmp, dst)
 }
 
 func (r *run) checkpoint() error {
