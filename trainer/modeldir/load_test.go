@@ -21,6 +21,20 @@ import (
 
 func shipped(t *testing.T) string { return filepath.Join(files.RepoRoot(t), "assets", "model") }
 
+// randomShipped is a float32 model of the shipped model's shape with random weights.
+func randomShipped(t *testing.T, seed uint64) *qwen2.Model {
+	t.Helper()
+	cfg, err := qwen2.LoadConfig(filepath.Join(shipped(t), "config.json")) // its quantization_config is not the model's business
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := qwen2.NewRandom(cfg, seed, torch.Float32, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // logitsOf runs m on a few fixed ids.
 func logitsOf(m *qwen2.Model) []float32 {
 	var out []float32
@@ -58,15 +72,9 @@ func readFile(t *testing.T, path string) []byte {
 // in shards, and medqa's int8 (the shipped model's shape, random weights, and the shipped
 // model itself).
 func TestLoadEveryKind(t *testing.T) {
-	cfg, err := qwen2.LoadConfig(filepath.Join(shipped(t), "config.json")) // its quantization_config is not the model's business
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := qwen2.NewRandom(cfg, 7, torch.Float32, torch.CPU)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := randomShipped(t, 7)
 	defer m.Close()
+	cfg := m.Config
 	work := t.TempDir()
 
 	dense := filepath.Join(work, "dense")
@@ -137,15 +145,9 @@ func TestLoadEveryKind(t *testing.T) {
 // derives the first from the config and takes the embedded tokenizer when there is no base;
 // a second write replaces the first whole, leaving no temporary folder.
 func TestWriteModelDirectory(t *testing.T) {
-	cfg, err := qwen2.LoadConfig(filepath.Join(shipped(t), "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := qwen2.NewRandom(cfg, 8, torch.Float32, torch.CPU)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := randomShipped(t, 8)
 	defer m.Close()
+	cfg := m.Config
 	work := t.TempDir()
 	out := filepath.Join(work, "model")
 
