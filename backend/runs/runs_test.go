@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"medqa/backend/runs/faketrainer"
+	"medqa/trainer/runspec"
 )
 
 const crashServerEnv = "MEDQA_TEST_CRASH_SERVER"
@@ -62,10 +63,10 @@ func status(t *testing.T, m *Manager, id int64) string {
 	return r.Status
 }
 
-func stepsOf(evs []Event) []int64 {
+func stepsOf(evs []runspec.Record) []int64 {
 	var s []int64
 	for _, e := range evs {
-		if e.Type == EventStep {
+		if e.Type == runspec.EventStep {
 			s = append(s, *e.Step)
 		}
 	}
@@ -122,7 +123,7 @@ func TestLifeCycleCancelResumeFinish(t *testing.T) {
 	}
 	defer stop()
 	// Follow the events until step 7, then cancel.
-	var seen []Event
+	var seen []runspec.Record
 	seen = append(seen, backlog...)
 	for len(stepsOf(seen)) < 7 {
 		seen = append(seen, <-live)
@@ -134,7 +135,7 @@ func TestLifeCycleCancelResumeFinish(t *testing.T) {
 	evs, _ := m.Events(r.ID, 0)
 	var ckpt int64 = -1
 	for _, e := range evs {
-		if e.Type == EventCheckpoint {
+		if e.Type == runspec.EventCheckpoint {
 			ckpt = *e.Step
 		}
 	}
@@ -169,7 +170,7 @@ func TestLifeCycleCancelResumeFinish(t *testing.T) {
 	}
 	var stages []string
 	for _, e := range evs {
-		if e.Type == EventDone {
+		if e.Type == runspec.EventDone {
 			stages = append(stages, e.Stage)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"medqa/backend/auth"
 	"medqa/backend/runs"
 	"medqa/backend/server"
+	"medqa/trainer/runspec"
 )
 
 // concrete fills a route pattern's {id}.
@@ -63,9 +64,9 @@ func TestEveryAdminRouteNeedsSessionCSRFAndSameOrigin(t *testing.T) {
 }
 
 type runView struct {
-	Run    runs.Run     `json:"run"`
-	Events []runs.Event `json:"events"`
-	Models []runs.Model `json:"models"`
+	Run    runs.Run         `json:"run"`
+	Events []runspec.Record `json:"events"`
+	Models []runs.Model     `json:"models"`
 }
 
 func TestRunLifeCycleThenActivate(t *testing.T) {
@@ -101,7 +102,7 @@ func TestRunLifeCycleThenActivate(t *testing.T) {
 	var lastSeq int64
 	steps := 0
 	for steps < 5 {
-		var ev runs.Event
+		var ev runspec.Record
 		ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 		if err := ws.ReadJSON(&ev); err != nil {
 			t.Fatal(err)
@@ -110,7 +111,7 @@ func TestRunLifeCycleThenActivate(t *testing.T) {
 			t.Fatalf("event seq %d after %d", ev.Seq, lastSeq)
 		}
 		lastSeq = ev.Seq
-		if ev.Type == runs.EventStep {
+		if ev.Type == runspec.EventStep {
 			steps++
 		}
 	}

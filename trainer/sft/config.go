@@ -64,7 +64,8 @@ type Config struct {
 	LogEvery  int    `json:"log_every"` // step events every N optimizer steps
 }
 
-// Defaults are the CLI defaults.
+// Defaults are the CLI defaults. The settings table the server and its form use
+// (runspec.Fields) states those of the settings it exposes; a test holds them equal.
 func Defaults() Config {
 	return Config{Epochs: 1, LoraR: 16, LoraAlpha: 32, LoraDropout: 0.05, TargetModules: "all-linear",
 		LR: 2e-4, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Schedule: "cosine", WarmupRatio: 0.03, MaxGradNorm: 1,
