@@ -2,6 +2,13 @@
 // of a qwen2.Model on tokenized chat examples, with AdamW, warmup and decay,
 // gradient accumulation and clipping, validation, atomic checkpoints that
 // resume bit for bit on the CPU, and JSON-line events for the server.
+//
+// The entry points: Defaults gives a Config with the trainer's defaults;
+// LoadData tokenizes a split directory (train.jsonl, validation.jsonl) and
+// NewDataset builds one from examples in memory; Run trains, writing
+// checkpoints, the adapter (or the full model through modeldir.Write) and
+// runspec.Event lines; HasCheckpoint and CheckpointConfig let a caller decide
+// whether to resume.
 package sft
 
 import (
