@@ -10,7 +10,7 @@ export OMP_WAIT_POLICY ?= passive
 # Debian packages. libopenblas0 matters: without it Debian's libtorch runs on the reference BLAS (~35x slower).
 APT_RUN  := libtorch-dev libopenblas0
 APT_TEST := $(APT_RUN) chromium nodejs python3-torch
-APT_BENCH := $(APT_RUN) python3-torch python3-nltk nodejs
+APT_BENCH := $(APT_RUN) python3-torch python3-nltk nodejs chromium curl
 
 # LIBTORCH=/path/to/libtorch (e.g. a PyTorch install's torch/ folder, holding include/ and lib/) builds
 # against that libtorch instead of Debian's; a CUDA build links libtorch_cuda so `cuda` devices work.
@@ -29,11 +29,11 @@ define apt_install
 	fi
 endef
 
-.PHONY: help deps-run deps-test deps-bench run test bench data templ wasm worker gpu-check trainer screenshots default-model
+.PHONY: help deps-run deps-test deps-bench run test bench data templ wasm worker gpu-check trainer screenshots default-model diagram
 help:
 	@echo "make run    install what is missing, then run medqa"
 	@echo "make test   install what is missing, then run every test"
-	@echo "make bench  run the benchmarks (with their reference peers)"
+	@echo "make bench  run the benchmarks (with their reference peers) into docs/bench/raw/; BENCH=\"name ...\" picks some"
 	@echo "make gpu-check LIBTORCH=/path  parity tests + speed on an NVIDIA GPU (bf16)"
 	@echo "make default-model  retrain the embedded default model into assets/model (~1-2 h on 2 cores; resumable)"
 
@@ -61,7 +61,7 @@ run: deps-run wasm trainer
 trainer:
 	$(GO) build -o bin/trainer ./trainer
 
-# Refresh the committed screenshots (README) from the browser tests.
+# Refresh the committed screenshots (docs/web.md) from the browser tests.
 screenshots: wasm
 	MEDQA_ARTIFACTS=$(CURDIR)/web/screenshots $(GO) test -count=1 -tags e2e ./web -run Browser
 	MEDQA_ARTIFACTS=$(CURDIR)/web/screenshots $(GO) test -count=1 -tags e2e ./backend -run 'E2E|RealTrainingPipeline'
@@ -78,15 +78,16 @@ test: deps-test wasm
 	$(GO) vet -tags e2e ./...
 	$(GO) test -count=1 -tags e2e -timeout 25m ./...
 
-# The Go benchmarks of every package, then the qwen2 decode/prefill benchmark beside the PyTorch-eager
-# peer (trainer/qwen2/peer/qwen2_peer.py) with the ratio. bench.sh runs trainer/qwen2's own benchmarks:
-# each builds a 2 GB Qwen2.5-0.5B-shaped model, so they are left out of the first line.
-bench: deps-bench
-	$(GO) test -run '^$$' -bench . -benchtime 1x $$($(GO) list ./... | grep -v /trainer/qwen2$$)
-	trainer/qwen2/bench/bench.sh
+# Every benchmark docs/benchmarks.md quotes, each through docs/bench/record.sh, which keeps its raw
+# output with date, commit, machine and load in docs/bench/raw/NAME.txt (docs/bench/all.sh lists
+# them; BENCH="tokenizer-go metrics-go" runs some). Peers: PyTorch eager (qwen2, LoRA step),
+# transformers.js (tokenizer), NLTK (stemmer). Run it on an idle machine.
+BENCH ?=
+bench: deps-bench wasm
+	docs/bench/all.sh $(BENCH)
 
 # By hand, on a machine with an NVIDIA GPU: `make gpu-check LIBTORCH=/path/to/cuda/libtorch` (cxx11 ABI).
-# Runs the qwen2 parity tests on cuda in bf16 (tolerance 3e-2) and prints decode/prefill tokens/s.
+# Runs the qwen2 parity tests on cuda in bf16 (tolerance 2e-2·(1+|logit|)) and prints decode/prefill tokens/s.
 gpu-check:
 	@[ -n "$(LIBTORCH)" ] || { echo "gpu-check: set LIBTORCH=/path/to/a CUDA libtorch (cxx11 ABI)"; exit 2; }
 	trainer/qwen2/gpucheck/gpucheck.sh
@@ -126,3 +127,8 @@ worker: wasm web/worker/node_modules/.bin/wrangler
 #   nohup setsid make default-model > runs/default-model.log 2>&1 &
 default-model: deps-run
 	trainer/defaultmodel/recipe.sh
+
+# The architecture picture of README.md and docs/architecture.md, from its graphviz source.
+diagram:
+	$(call apt_install,graphviz)
+	dot -Tsvg docs/img/architecture.dot -o docs/img/architecture.svg

@@ -11,21 +11,21 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
+	"strings"
 	"time"
 
 	"medqa/assets"
 	"medqa/backend/engine"
 	"medqa/trainer/lora"
 	"medqa/trainer/modeldir"
-	"medqa/trainer/quant"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
 	"medqa/wasm/chat"
 	"medqa/wasm/tokenizer"
 )
 
-// runDType and runDevice come from MEDQA_DTYPE (f32) and MEDQA_DEVICE (cpu, cuda, cuda:N).
+// runDType and runDevice come from MEDQA_DTYPE (f32) and MEDQA_DEVICE (cpu, cuda, cuda:N,
+// auto), read as the trainer reads its --dtype and --device.
 func runDType() (torch.DType, torch.Device, error) {
 	dts, devs := os.Getenv("MEDQA_DTYPE"), os.Getenv("MEDQA_DEVICE")
 	if dts == "" {
@@ -34,15 +34,11 @@ func runDType() (torch.DType, torch.Device, error) {
 	if devs == "" {
 		devs = "cpu"
 	}
-	dt, err := torch.ParseDType(dts)
-	if err != nil {
-		return 0, 0, fmt.Errorf("MEDQA_DTYPE: %w", err)
+	dt, dev, err := torch.ParseRuntime(dts, devs)
+	if re, ok := err.(*torch.RuntimeError); ok {
+		return dt, dev, fmt.Errorf("MEDQA_%s: %w", strings.ToUpper(re.Setting), re.Err)
 	}
-	dev, err := torch.ParseDevice(devs)
-	if err != nil {
-		return 0, 0, fmt.Errorf("MEDQA_DEVICE: %w", err)
-	}
-	return dt, dev, nil
+	return dt, dev, err
 }
 
 // loadQwen2 serves a Qwen2 model directory (plus an optional PEFT adapter) with its own
@@ -66,7 +62,7 @@ func loadQwen2(_ context.Context, name, dir, adapter string) (b engine.Bundle, e
 		return b, err
 	}
 	// A Hugging Face directory or a medqa int8/int4 one (dequantized to dt once, here).
-	m, err := quant.LoadModel(dir, dt, dev)
+	m, err := modeldir.Load(dir, dt, dev)
 	if err != nil {
 		return b, err
 	}
@@ -88,12 +84,16 @@ func loadQwen2(_ context.Context, name, dir, adapter string) (b engine.Bundle, e
 		return b, err
 	}
 	opt := gc.Options()
+	var stop []int
+	for _, id := range modeldir.StopIDs(tok, gc, m.Config.VocabSize) {
+		stop = append(stop, int(id))
+	}
 	b = engine.Bundle{
 		Name:      name,
 		Model:     &qwenModel{m: m},
 		Tokenizer: qwenTokenizer{tok},
 		Render:    func(msgs []chat.Message) (string, error) { return tmpl.Render(msgs, true) },
-		Stop:      stopIDs(opt.StopIDs, tok, m.Config.VocabSize),
+		Stop:      stop,
 		Context:   m.Config.MaxPositionEmbeddings,
 		Sampling: engine.Sampling{Temperature: opt.Temperature, TopP: opt.TopP, TopK: opt.TopK,
 			RepetitionPenalty: opt.RepetitionPenalty},
@@ -128,22 +128,6 @@ func clientFiles(tok *tokenizer.Tokenizer, dir string) (*engine.TokenizerFiles, 
 		return nil, err
 	}
 	return &engine.TokenizerFiles{Binary: bin, BinaryGzip: z.Bytes(), Config: cfg}, nil
-}
-
-// stopIDs are the generation config's eos ids plus the chat turn's end and <|endoftext|>,
-// which end a reply whatever the config says.
-func stopIDs(eos []int64, tok *tokenizer.Tokenizer, vocab int) []int {
-	var out []int
-	for _, id := range eos {
-		out = append(out, int(id))
-	}
-	for _, s := range []string{chat.ImEnd, "<|endoftext|>"} {
-		if id, ok := tok.TokenID(s); ok && id < vocab {
-			out = append(out, id)
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 // qwenModel adapts qwen2's per-sequence caches and batched Step to the engine: the engine

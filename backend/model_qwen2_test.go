@@ -26,6 +26,7 @@ import (
 	"medqa/files/testkit"
 	"medqa/files/testkit/qwen2test"
 	"medqa/trainer/lora"
+	"medqa/trainer/modeldir"
 	"medqa/trainer/quant"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
@@ -49,7 +50,7 @@ func tinyModelDir(t testing.TB) string {
 // (Hugging Face or quantized), decoded.
 func reference(t *testing.T, dir string, msgs []chat.Message, opt qwen2.GenerateOptions) (string, int) {
 	t.Helper()
-	m, err := quant.LoadModel(dir, torch.Float32, torch.CPU)
+	m, err := modeldir.Load(dir, torch.Float32, torch.CPU)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func engineReply(t *testing.T, b engine.Bundle, msgs []chat.Message, maxTokens i
 }
 
 // A PEFT adapter (--adapter) and a medqa int8 directory serve exactly what qwen2.Generate
-// gives with the adapter attached and with quant.LoadModel's weights.
+// gives with the adapter attached and with modeldir.Load's weights.
 func TestAdapterAndQuantizedModels(t *testing.T) {
 	dir := tinyModelDir(t)
 	msgs := []chat.Message{{Role: "user", Content: "What causes gout?"}}
@@ -151,7 +152,7 @@ func TestAdapterAndQuantizedModels(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got, k := engineReply(t, b, msgs, 24); got != want || k != n {
-		t.Errorf("int8: engine %q (%d tokens), qwen2.Generate on quant.LoadModel %q (%d)", got, k, want, n)
+		t.Errorf("int8: engine %q (%d tokens), qwen2.Generate on modeldir.Load %q (%d)", got, k, want, n)
 	}
 }
 

@@ -2,7 +2,8 @@
 // locates them for tests and benchmarks. Everything a test reads is in the
 // repository: reference vectors and fixtures sit in the testdata/ folder of
 // the package that uses them, with their provenance; shared test support is
-// in files/testkit.
+// in files/testkit. This package's own tests check the documentation (the
+// README's length, every relative link of README.md and docs/).
 package files
 
 import (

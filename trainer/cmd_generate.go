@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"time"
 
@@ -38,7 +37,7 @@ func runGenerate(args []string) error {
 	topP := fs.Float64("top-p", 1, "nucleus sampling mass; 1 is off")
 	rep := fs.Float64("repetition-penalty", 1, "penalty for tokens already in the sequence; 1 is off")
 	seed := fs.Uint64("seed", 0, "sampling seed")
-	stop := fs.String("stop", "", "comma-separated stop token ids (default: the model's eos ids)")
+	stop := fs.String("stop", "", "comma-separated stop token ids (default: the model's eos ids, <|im_end|> and <|endoftext|>)")
 	system := fs.String("system", data.DefaultSystemPrompt, "system turn of the chat prompt (\"\" for the template's default)")
 	verbose := fs.Bool("v", false, "print libtorch, BLAS and speed details on stderr")
 	if err := fs.Parse(args); err != nil {
@@ -47,24 +46,24 @@ func runGenerate(args []string) error {
 	if *model == "" {
 		return errors.New("--model is required")
 	}
+	// The model directory's tokenizer (or the embedded one): it renders --prompt and names
+	// the stop tokens, whichever way the prompt is given.
+	tok, tmpl, _, err := modeldir.Tokenizer(*model)
+	if err != nil {
+		return err
+	}
 	var (
-		ids       []int64
-		extraStop []int64
-		dec       *tokenizer.StreamDecoder // nil: print ids
+		ids []int64
+		dec *tokenizer.StreamDecoder // nil: print ids
 	)
 	switch {
 	case *idList != "" && *prompt != "":
 		return errors.New("give --ids or --prompt, not both")
 	case *idList != "":
-		var err error
 		if ids, err = parseIDs(*idList); err != nil {
 			return err
 		}
 	case *prompt != "":
-		tok, tmpl, _, err := modeldir.Tokenizer(*model)
-		if err != nil {
-			return err
-		}
 		text := *prompt
 		if !*raw {
 			msgs := []chat.Message{{Role: "user", Content: *prompt}}
@@ -73,10 +72,6 @@ func runGenerate(args []string) error {
 			}
 			if text, err = tmpl.Render(msgs, true); err != nil {
 				return err
-			}
-			// A chat model ends its turn with <|im_end|>, whatever generation_config.json says.
-			if id := tok.Special().ImEnd; id >= 0 {
-				extraStop = append(extraStop, int64(id))
 			}
 		}
 		for _, id := range tok.Encode(text) {
@@ -119,11 +114,8 @@ func runGenerate(args []string) error {
 		if opt.StopIDs, err = parseIDs(*stop); err != nil {
 			return fmt.Errorf("--stop: %w", err)
 		}
-	}
-	for _, id := range extraStop {
-		if !set["stop"] && !slices.Contains(opt.StopIDs, id) {
-			opt.StopIDs = append(opt.StopIDs, id)
-		}
+	} else {
+		opt.StopIDs = modeldir.StopIDs(tok, gc, m.Config.VocabSize)
 	}
 	opt.Seed = *seed
 	if *verbose {

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"medqa/trainer/quant"
+	"medqa/trainer/modeldir"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
 )
@@ -76,22 +76,15 @@ func loadModel(dir, dtype, device string) (*qwen2.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return quant.LoadModel(dir, dt, dev) // a Hugging Face directory or a medqa int8/int4 one
+	return modeldir.Load(dir, dt, dev) // a Hugging Face directory or a medqa int8/int4 one
 }
 
-// parseRuntime reads the --dtype and --device flags, and refuses a CUDA
-// device that this libtorch build cannot see.
+// parseRuntime reads the --dtype and --device flags (torch.ParseRuntime), naming the flag
+// that is wrong.
 func parseRuntime(dtype, device string) (torch.DType, torch.Device, error) {
-	dt, err := torch.ParseDType(dtype)
-	if err != nil {
-		return 0, 0, fmt.Errorf("--dtype: %w", err)
+	dt, dev, err := torch.ParseRuntime(dtype, device)
+	if re, ok := err.(*torch.RuntimeError); ok {
+		return dt, dev, fmt.Errorf("--%s: %w", re.Setting, re.Err)
 	}
-	dev, err := torch.ParseDevice(device)
-	if err != nil {
-		return 0, 0, fmt.Errorf("--device: %w", err)
-	}
-	if dev.IsCUDA() && torch.CUDADeviceCount() <= int(dev) {
-		return 0, 0, fmt.Errorf("--device %s: libtorch sees %d CUDA devices (a CUDA build needs LIBTORCH=<path to a CUDA libtorch>)", device, torch.CUDADeviceCount())
-	}
-	return dt, dev, nil
+	return dt, dev, err
 }

@@ -7,8 +7,8 @@ import (
 	"os"
 
 	"medqa/trainer/lora"
+	"medqa/trainer/modeldir"
 	"medqa/trainer/qwen2"
-	"medqa/trainer/sft"
 	"medqa/trainer/torch"
 )
 
@@ -65,7 +65,7 @@ base model's tokenizer files (the embedded Qwen2.5 tokenizer if it has none).
 		defer m2.Close()
 		m = m2
 	}
-	if err := sft.WriteModelDir(*out, m, *base, ""); err != nil {
+	if err := modeldir.Write(*out, m, *base, ""); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "merged %d adapted layers (r=%d, alpha=%g, %v) into %s (%v)\n",

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"medqa/trainer/data"
+	"medqa/trainer/runspec"
 	"medqa/trainer/sft"
 	"medqa/trainer/torch"
 )
@@ -104,7 +105,7 @@ func runTrain(args []string) (err error) {
 	ran := false
 	defer func() {
 		if err != nil && !ran { // the admin page learns about failures before the run started too
-			line, _ := json.Marshal(sft.Event{Type: "error", Error: err.Error()})
+			line, _ := json.Marshal(runspec.Event{Type: runspec.EventError, Error: err.Error()})
 			fmt.Println(string(line))
 		}
 	}()
@@ -144,7 +145,7 @@ func runTrain(args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	if res.Status == sft.StatusInterrupted {
+	if res.Status == runspec.StatusInterrupted {
 		fmt.Fprintf(os.Stderr, "trainer train: interrupted at step %d; checkpoint saved, continue with --resume --out %s\n", res.Steps, cfg.Out)
 	}
 	return nil

@@ -64,8 +64,8 @@ func runVerbQuiet(t *testing.T, run func([]string) error, args ...string) (strin
 	return string(raw), err
 }
 
-// eventKeys are the fields the event contract allows (DESIGN.md's names plus
-// the start/done extras documented in the README).
+// eventKeys are the fields the event contract allows (docs/architecture.md,
+// "Training events"), the start/done extras included.
 var eventKeys = []string{"type", "time", "step", "max_steps", "epoch", "loss", "lr", "grad_norm", "tokens_per_s",
 	"elapsed_s", "eta_s", "val_loss", "val_ppl", "best", "path", "status", "error", "resumed", "trainable_params",
 	"train_examples", "val_examples", "device", "precision", "run_dir", "best_val_loss", "best_step"}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"medqa/trainer/runspec"
 )
 
 // The pages read runs in the shape of the backend's admin API, whether the server that mounts
@@ -32,26 +34,6 @@ type apiRun struct {
 	} `json:"metrics"`
 }
 
-type apiEvent struct {
-	Seq        int64                      `json:"seq"`
-	Stage      string                     `json:"stage"`
-	Type       string                     `json:"type"`
-	Step       *int                       `json:"step"`
-	Epoch      *float64                   `json:"epoch"`
-	Loss       *float64                   `json:"loss"`
-	LR         *float64                   `json:"lr"`
-	GradNorm   *float64                   `json:"grad_norm"`
-	TokensPerS *float64                   `json:"tokens_per_s"`
-	ElapsedS   *float64                   `json:"elapsed_s"`
-	EtaS       *float64                   `json:"eta_s"`
-	ValLoss    *float64                   `json:"val_loss"`
-	ValPPL     *float64                   `json:"val_ppl"`
-	Path       string                     `json:"path"`
-	Message    string                     `json:"message"`
-	Status     string                     `json:"status"`
-	Other      map[string]json.RawMessage `json:"other"`
-}
-
 type apiModel struct {
 	ID      int64  `json:"id"`
 	RunID   int64  `json:"run_id"`
@@ -67,7 +49,7 @@ func (r apiRun) run() Run {
 		out.Loss = *r.Metrics.Loss
 	}
 	if r.Metrics.EtaS != nil {
-		out.ETA = *r.Metrics.EtaS
+		out.EtaS = *r.Metrics.EtaS
 	}
 	var cfg struct {
 		MaxSteps int `json:"max_steps"`
@@ -99,23 +81,23 @@ const maxLogLines = 200
 // DecodeRunDetail reads the answer of GET /api/runs/{id}.
 func DecodeRunDetail(body []byte) (*RunDetail, error) {
 	var v struct {
-		Run    apiRun     `json:"run"`
-		Events []apiEvent `json:"events"`
-		Models []apiModel `json:"models"`
+		Run    apiRun           `json:"run"`
+		Events []runspec.Record `json:"events"`
+		Models []apiModel       `json:"models"`
 	}
 	if err := json.Unmarshal(body, &v); err != nil {
 		return nil, fmt.Errorf("run: %w", err)
 	}
 	d := &RunDetail{Run: v.Run.run(), Config: v.Run.Config}
 	for _, e := range v.Events {
-		d.Events = append(d.Events, e.event())
+		d.Events = append(d.Events, e)
 		d.LastSeq = max(d.LastSeq, e.Seq)
 		// The trainer says how many steps it will take once it knows (start and step events).
 		var n int
 		if raw, ok := e.Other["max_steps"]; ok && json.Unmarshal(raw, &n) == nil && n > 0 {
 			d.MaxSteps = n
 		}
-		if line := e.logLine(); line != "" {
+		if line := logLine(e); line != "" {
 			d.Logs = append(d.Logs, line)
 		}
 	}
@@ -138,39 +120,23 @@ func DecodeRunDetail(body []byte) (*RunDetail, error) {
 	return d, nil
 }
 
-func (e apiEvent) event() Event {
-	f := func(p *float64) float64 {
-		if p == nil {
-			return 0
-		}
-		return *p
-	}
-	out := Event{Type: e.Type, Epoch: f(e.Epoch), Loss: f(e.Loss), LR: f(e.LR), GradNorm: f(e.GradNorm),
-		TokensPerS: f(e.TokensPerS), ElapsedS: f(e.ElapsedS), ETAS: f(e.EtaS), ValLoss: f(e.ValLoss),
-		ValPPL: f(e.ValPPL), Path: e.Path, Message: e.Message}
-	if e.Step != nil {
-		out.Step = *e.Step
-	}
-	return out
-}
-
 // logLine is how an event reads in the run page's log ("" for the frequent step events,
 // which the chart shows).
-func (e apiEvent) logLine() string {
+func logLine(e runspec.Record) string {
 	switch e.Type {
-	case "log", "status", "error":
+	case runspec.EventLog, runspec.EventStatus, runspec.EventError:
 		if e.Message == "" {
 			return ""
 		}
 		prefix := e.Type + ": "
-		if e.Type == "log" {
+		if e.Type == runspec.EventLog {
 			prefix = ""
 		}
 		if e.Stage != "" && e.Stage != "train" {
 			prefix = "[" + e.Stage + "] " + prefix
 		}
 		return prefix + e.Message
-	case "checkpoint":
+	case runspec.EventCheckpoint:
 		return "checkpoint: " + e.Path
 	}
 	return ""

@@ -86,7 +86,7 @@ func TestDecodeRunDetail(t *testing.T) {
 	if d.ID != "4" || d.Status != "succeeded" || d.Step != 20 || d.Loss != 1.25 || d.MaxSteps != 20 || d.LastSeq != 6 {
 		t.Errorf("run %+v", d.Run)
 	}
-	if len(d.Events) != 6 || d.Events[2].Step != 1 || d.Events[2].Loss != 2.5 || d.Events[3].ValLoss != 2.75 {
+	if len(d.Events) != 6 || !eq(d.Events[2].Step, 1) || !eq(d.Events[2].Loss, 2.5) || !eq(d.Events[3].ValLoss, 2.75) {
 		t.Errorf("events %+v", d.Events)
 	}
 	if got := strings.Join(d.Logs, " | "); got != "status: queued | [merge] merging | [quantize] status: succeeded" {
@@ -104,3 +104,6 @@ func TestDecodeRunDetail(t *testing.T) {
 		t.Errorf("runs %+v %v", runs, err)
 	}
 }
+
+// eq says whether the optional value p is present and equal to v.
+func eq[T comparable](p *T, v T) bool { return p != nil && *p == v }

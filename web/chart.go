@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"medqa/trainer/runspec"
 )
 
 // The loss chart is drawn on the server as SVG, so it needs no chart library and no inline
@@ -46,19 +48,21 @@ type Chart struct {
 }
 
 // LossChart plots training loss per step and validation loss per evaluation.
-func LossChart(events []Event) Chart {
+// An event without a step or the value is not drawn.
+func LossChart(events []runspec.Record) Chart {
 	train := Series{Name: "training loss", Class: "s-train"}
 	val := Series{Name: "validation loss", Class: "s-val"}
+	plot := func(s *Series, step *int64, v *float64) {
+		if step != nil && v != nil && finite(*v) {
+			s.X, s.Y = append(s.X, float64(*step)), append(s.Y, *v)
+		}
+	}
 	for _, e := range events {
 		switch e.Type {
-		case "step":
-			if finite(e.Loss) {
-				train.X, train.Y = append(train.X, float64(e.Step)), append(train.Y, e.Loss)
-			}
-		case "eval":
-			if finite(e.ValLoss) && e.ValLoss != 0 {
-				val.X, val.Y = append(val.X, float64(e.Step)), append(val.Y, e.ValLoss)
-			}
+		case runspec.EventStep:
+			plot(&train, e.Step, e.Loss)
+		case runspec.EventEval:
+			plot(&val, e.Step, e.ValLoss)
 		}
 	}
 	c := Chart{W: chartW, H: chartH, Left: padL, Right: chartW - padR, Top: padT, Bottom: chartH - padB}

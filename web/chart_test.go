@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"medqa/trainer/runspec"
 )
 
 func TestTicks(t *testing.T) {
@@ -28,13 +30,13 @@ func TestTicks(t *testing.T) {
 }
 
 func TestLossChartGeometry(t *testing.T) {
-	c := LossChart([]Event{
+	c := LossChart([]runspec.Record{
 		{Type: "start"},
-		{Type: "step", Step: 0, Loss: 4},
-		{Type: "step", Step: 5, Loss: 3},
-		{Type: "step", Step: 10, Loss: math.NaN()}, // a diverged step is not drawn
-		{Type: "eval", Step: 10, ValLoss: 2},
-		{Type: "checkpoint", Step: 10},
+		{Type: "step", Step: new(int64(0)), Loss: new(4.0)},
+		{Type: "step", Step: new(int64(5)), Loss: new(3.0)},
+		{Type: "step", Step: new(int64(10)), Loss: new(math.NaN())}, // a diverged step is not drawn
+		{Type: "eval", Step: new(int64(10)), ValLoss: new(2.0)},
+		{Type: "checkpoint", Step: new(int64(10))},
 	})
 	if c.Empty || len(c.Series) != 2 {
 		t.Fatalf("chart %+v", c)
@@ -55,9 +57,9 @@ func TestLossChartGeometry(t *testing.T) {
 }
 
 func TestLossChartThinsLongRuns(t *testing.T) {
-	var ev []Event
+	var ev []runspec.Record
 	for s := range 10000 {
-		ev = append(ev, Event{Type: "step", Step: s, Loss: 1 + 1/float64(s+1)})
+		ev = append(ev, runspec.Record{Type: "step", Step: new(int64(s)), Loss: new(1 + 1/float64(s+1))})
 	}
 	c := LossChart(ev)
 	if n := strings.Count(c.Series[0].Points, " ") + 1; n > maxPlottedPointsPerSeries {

@@ -42,8 +42,6 @@ type Deps struct {
 	// Serving, when set, names the model serving now (it changes when the admin activates
 	// another); the chat page shows it instead of Chat.Model.
 	Serving func() string
-	// RunForm lists the start-run form's fields; nil means DefaultRunForm().
-	RunForm []Field
 }
 
 // ChatSettings are the sampling defaults and limits the chat page offers.

@@ -61,7 +61,7 @@ func TestBrowserTokenCountEqualsServer(t *testing.T) {
 }
 
 // TestBrowserWasmReady reports how long the real module takes from fetch to a ready tokenizer
-// in Chromium (a figure for the README, not a pass/fail timing) and checks what it reports.
+// in Chromium (a figure for docs/benchmarks.md, not a pass/fail timing) and checks what it reports.
 func TestBrowserWasmReady(t *testing.T) {
 	tb := browser.Start(t)
 	dir := buildWasm(t, "")

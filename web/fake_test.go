@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"medqa/trainer/runspec"
 )
 
 // fakeBackend stands in for the backend in these tests: the same routes and frames the real
@@ -33,7 +35,7 @@ type fakeBackend struct {
 
 type fakeRun struct {
 	detail RunDetail
-	subs   []chan Event
+	subs   []chan runspec.Record
 	cancel context.CancelFunc
 }
 
@@ -171,7 +173,7 @@ func (f *fakeBackend) start(w http.ResponseWriter, r *http.Request) {
 
 // train emits one step event per stepDelay with a decaying loss, and an eval every 5 steps.
 func (f *fakeBackend) train(ctx context.Context, id string, steps int) {
-	f.emit(id, Event{Type: "start"})
+	f.emit(id, runspec.Record{Type: "start"})
 	for s := 1; s <= steps; s++ {
 		select {
 		case <-ctx.Done():
@@ -179,16 +181,17 @@ func (f *fakeBackend) train(ctx context.Context, id string, steps int) {
 		case <-time.After(f.stepDelay):
 		}
 		loss := 1.9 + 1.6*math.Exp(-float64(s)/12) + 0.04*float64(s%3)
-		f.emit(id, Event{Type: "step", Step: s, Loss: loss, LR: 2e-4, TokensPerS: 950, ETAS: float64(steps-s) * f.stepDelay.Seconds()})
+		f.emit(id, runspec.Record{Type: "step", Step: new(int64(s)), Loss: new(loss), LR: new(2e-4), TokensPerS: new(950.0),
+			EtaS: new(float64(steps-s) * f.stepDelay.Seconds())})
 		if s%5 == 0 {
-			f.emit(id, Event{Type: "eval", Step: s, ValLoss: loss + 0.15, ValPPL: 3.4})
+			f.emit(id, runspec.Record{Type: "eval", Step: new(int64(s)), ValLoss: new(loss + 0.15), ValPPL: new(3.4)})
 		}
 	}
-	f.emit(id, Event{Type: "done"})
+	f.emit(id, runspec.Record{Type: "done"})
 	f.emitStatus(id, "succeeded")
 }
 
-func (f *fakeBackend) emit(id string, e Event) {
+func (f *fakeBackend) emit(id string, e runspec.Record) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	r := f.runs[id]
@@ -196,8 +199,8 @@ func (f *fakeBackend) emit(id string, e Event) {
 	d.Events = append(d.Events, e)
 	switch e.Type {
 	case "step":
-		d.Step, d.Loss, d.ETA = e.Step, e.Loss, e.ETAS
-		d.Logs = append(d.Logs, fmt.Sprintf("step %d loss %.4f", e.Step, e.Loss))
+		d.Step, d.Loss, d.EtaS = int(*e.Step), *e.Loss, *e.EtaS
+		d.Logs = append(d.Logs, fmt.Sprintf("step %d loss %.4f", *e.Step, *e.Loss))
 	case "done":
 		d.Metrics = map[string]float64{"val_loss": 1.23, "rougeL": 0.21}
 	case "status":
@@ -234,7 +237,7 @@ func (f *fakeBackend) emitStatus(id, status string) {
 	f.mu.Unlock()
 	for _, c := range subs {
 		select {
-		case c <- Event{Type: "status", Message: status}:
+		case c <- runspec.Record{Type: "status", Message: status}:
 		default:
 		}
 	}
@@ -248,7 +251,7 @@ func (f *fakeBackend) follow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	c := make(chan Event, 256)
+	c := make(chan runspec.Record, 256)
 	f.mu.Lock()
 	run, ok := f.runs[id]
 	if ok {

@@ -1,8 +1,9 @@
 package web
 
+import "medqa/trainer/runspec"
+
 // Field is one input of the start-run form. The browser validates it with the constraint
-// attributes (required, min, max, step) and sends it under Name with a JSON type chosen by Kind,
-// so the backend can add hyperparameters without a change here.
+// attributes (required, min, max, step) and sends it under Name with a JSON type chosen by Kind.
 type Field struct {
 	Name     string   // JSON key sent to POST /api/runs
 	Label    string   // what the person reads
@@ -23,28 +24,31 @@ func (f Field) InputType() string {
 	return "text"
 }
 
-// DefaultRunForm mirrors `trainer train`'s flags and defaults.
+// DefaultRunForm is the run settings table (runspec.Fields) as form inputs: the limits the
+// browser checks are the ones the server enforces.
 func DefaultRunForm() []Field {
-	return []Field{
-		{Name: "base_model", Label: "Base model", Kind: "text", Default: "assets/model", Required: true,
-			Help: "Hugging Face Qwen2 directory on the server"},
-		{Name: "data", Label: "Data splits", Kind: "text", Default: "data/splits", Required: true,
-			Help: "directory with train.jsonl and validation.jsonl"},
-		{Name: "max_steps", Label: "Max steps", Kind: "int", Default: "0", Min: "0", Max: "1000000", Step: "1",
-			Help: "0 trains for the given epochs; otherwise replaces them"},
-		{Name: "epochs", Label: "Epochs", Kind: "float", Default: "1", Min: "0", Max: "100", Step: "any"},
-		{Name: "lora_r", Label: "LoRA rank", Kind: "int", Default: "16", Min: "1", Max: "512", Step: "1", Required: true},
-		{Name: "lora_alpha", Label: "LoRA alpha", Kind: "float", Default: "32", Min: "0", Max: "4096", Step: "any", Required: true},
-		{Name: "lora_dropout", Label: "LoRA dropout", Kind: "float", Default: "0.05", Min: "0", Max: "0.9", Step: "any", Required: true},
-		{Name: "target_modules", Label: "Target modules", Kind: "list", Default: "all-linear", Required: true,
-			Help: "all-linear, or a comma list such as q_proj,v_proj"},
-		{Name: "lr", Label: "Learning rate", Kind: "float", Default: "0.0002", Min: "0", Max: "1", Step: "any", Required: true},
-		{Name: "batch_size", Label: "Batch size", Kind: "int", Default: "8", Min: "1", Max: "1024", Step: "1", Required: true},
-		{Name: "grad_accum", Label: "Gradient accumulation", Kind: "int", Default: "1", Min: "1", Max: "1024", Step: "1", Required: true},
-		{Name: "max_length", Label: "Max length (tokens)", Kind: "int", Default: "512", Min: "16", Max: "32768", Step: "1", Required: true},
-		{Name: "eval_every", Label: "Evaluate every (steps)", Kind: "int", Default: "50", Min: "0", Max: "1000000", Step: "1",
-			Help: "0 evaluates only at the end"},
-		{Name: "save_every", Label: "Checkpoint every (steps)", Kind: "int", Default: "100", Min: "0", Max: "1000000", Step: "1"},
-		{Name: "seed", Label: "Seed", Kind: "int", Default: "42", Min: "0", Max: "2147483647", Step: "1", Required: true},
+	out := make([]Field, len(runspec.Fields))
+	for i, s := range runspec.Fields {
+		f := Field{Name: s.Name, Label: s.Label, Kind: string(s.Kind), Default: s.Default, Required: s.Required, Help: s.Help}
+		if f.Default == "" {
+			f.Default = s.Example
+		}
+		switch s.Kind {
+		case runspec.Int:
+			f.Step = "1"
+		case runspec.Float:
+			f.Step = "any"
+		}
+		if s.Numeric() {
+			// HTML cannot say "0, or at least Min": the form allows 0 to Max and the server
+			// refuses the gap, naming the field; Help says so.
+			lo := s.Min
+			if s.OrZero {
+				lo = 0
+			}
+			f.Min, f.Max = runspec.Format(lo), runspec.Format(s.Max)
+		}
+		out[i] = f
 	}
+	return out
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"medqa/trainer/runspec"
 )
 
 func itoa(i int) string { return strconv.Itoa(i) }
@@ -31,10 +33,10 @@ func fmtMetric(f float64) string {
 }
 
 func fmtETA(r Run) string {
-	if r.ETA <= 0 || r.Status != "running" {
+	if r.EtaS <= 0 || r.Status != "running" {
 		return "—"
 	}
-	return fmtDuration(time.Duration(r.ETA * float64(time.Second)))
+	return fmtDuration(time.Duration(r.EtaS * float64(time.Second)))
 }
 
 func fmtDuration(d time.Duration) string {
@@ -114,10 +116,12 @@ func statusText(code int) string {
 }
 
 // lastStep is the highest step among the events, or -1 before the first.
-func lastStep(events []Event) int {
+func lastStep(events []runspec.Record) int {
 	last := -1
 	for _, e := range events {
-		last = max(last, e.Step)
+		if e.Step != nil {
+			last = max(last, int(*e.Step))
+		}
 	}
 	return last
 }

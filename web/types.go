@@ -3,6 +3,8 @@ package web
 import (
 	"encoding/json"
 	"time"
+
+	"medqa/trainer/runspec"
 )
 
 // Run is one row of the runs table. JSON names follow the backend's /api/runs answers so the
@@ -14,7 +16,7 @@ type Run struct {
 	Step      int       `json:"step"`
 	MaxSteps  int       `json:"max_steps"` // 0 when unknown yet
 	Loss      float64   `json:"loss"`      // latest training loss, 0 before the first step
-	ETA       float64   `json:"eta_s"`     // seconds, 0 when unknown
+	EtaS      float64   `json:"eta_s"`     // seconds, 0 when unknown
 	Model     string    `json:"model,omitempty"`
 	Active    bool      `json:"active,omitempty"` // this run's model is the one serving
 }
@@ -26,24 +28,6 @@ func (r Run) Progress() float64 {
 	}
 	p := float64(r.Step) / float64(r.MaxSteps)
 	return min(max(p, 0), 1)
-}
-
-// Event is one line of the trainer's JSON event stream (see DESIGN.md: the field names are
-// fixed once and reused everywhere).
-type Event struct {
-	Type       string  `json:"type"` // start, step, eval, checkpoint, done, error, log
-	Step       int     `json:"step,omitempty"`
-	Epoch      float64 `json:"epoch,omitempty"`
-	Loss       float64 `json:"loss,omitempty"`
-	LR         float64 `json:"lr,omitempty"`
-	GradNorm   float64 `json:"grad_norm,omitempty"`
-	TokensPerS float64 `json:"tokens_per_s,omitempty"`
-	ElapsedS   float64 `json:"elapsed_s,omitempty"`
-	ETAS       float64 `json:"eta_s,omitempty"`
-	ValLoss    float64 `json:"val_loss,omitempty"`
-	ValPPL     float64 `json:"val_ppl,omitempty"`
-	Path       string  `json:"path,omitempty"`
-	Message    string  `json:"message,omitempty"`
 }
 
 // Artifact is something a run produced: a servable model (adapter, merged, int8, int4), which
@@ -61,7 +45,7 @@ type RunDetail struct {
 	Run
 	// Config is the exact configuration the run was started with, shown verbatim.
 	Config    json.RawMessage    `json:"config"`
-	Events    []Event            `json:"events"`
+	Events    []runspec.Record   `json:"events"`
 	Metrics   map[string]float64 `json:"metrics,omitempty"` // latest evaluation metrics
 	Artifacts []Artifact         `json:"artifacts,omitempty"`
 	Logs      []string           `json:"logs,omitempty"` // most recent log lines, oldest first

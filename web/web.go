@@ -22,7 +22,8 @@ const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src
 	"form-action 'self'; frame-ancestors 'none'"
 
 type site struct {
-	deps Deps
+	deps    Deps
+	runForm []Field // from the run settings table, which the server validates against
 }
 
 // New returns the handler for every page and static asset:
@@ -42,10 +43,7 @@ func New(d Deps) http.Handler {
 	if d.Chat == (ChatSettings{}) {
 		d.Chat = DefaultChatSettings()
 	}
-	if d.RunForm == nil {
-		d.RunForm = DefaultRunForm()
-	}
-	s := &site{deps: d}
+	s := &site{deps: d, runForm: DefaultRunForm()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.chat)
 	mux.HandleFunc("GET /score", s.score)
@@ -131,7 +129,7 @@ func (s *site) runs(w http.ResponseWriter, r *http.Request, csrf string) {
 		s.storeFail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, runsPage(csrf, list, s.deps.RunForm))
+	s.render(w, r, http.StatusOK, runsPage(csrf, list, s.runForm))
 }
 
 func (s *site) run(w http.ResponseWriter, r *http.Request, csrf string) {

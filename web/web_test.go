@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"medqa/trainer/runspec"
 )
 
 func get(t *testing.T, h http.Handler, path string, cookie bool) *httptest.ResponseRecorder {
@@ -33,8 +35,9 @@ func signedIn() *fakeBackend {
 	f.runs["r1"] = &fakeRun{detail: RunDetail{
 		Run:    Run{ID: "r1", Status: "running", Step: 3, MaxSteps: 10, Loss: 2.5},
 		Config: []byte(`{"lr":0.0002,"note":"<script>alert(1)</script>"}`),
-		Events: []Event{{Type: "step", Step: 1, Loss: 3}, {Type: "step", Step: 2, Loss: 2.75}, {Type: "eval", Step: 2, ValLoss: 2.9}},
-		Logs:   []string{"step 1", "<b>not bold</b>"},
+		Events: []runspec.Record{{Type: "step", Step: new(int64(1)), Loss: new(3.0)}, {Type: "step", Step: new(int64(2)), Loss: new(2.75)},
+			{Type: "eval", Step: new(int64(2)), ValLoss: new(2.9)}},
+		Logs: []string{"step 1", "<b>not bold</b>"},
 	}}
 	f.order = []string{"r1"}
 	return f

@@ -7,27 +7,30 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"medqa/trainer/runspec"
 )
 
-// Config is a training run's hyperparameters, as POST /api/runs takes them. Names follow
-// the trainer's flags (`trainer train --help`).
+// Config is a training run's settings as POST /api/runs takes them. The hyperparameters are
+// the settings table's (runspec.Fields: names, defaults, limits, the trainer flag each goes to);
+// Pipeline and QuantizeBits are the server's own.
 type Config struct {
-	BaseModel     string   `json:"base_model"`     // Hugging Face model directory to fine-tune
-	Data          string   `json:"data"`           // split directory from `trainer data`
-	LoRARank      int      `json:"lora_r"`         // default 16
-	LoRAAlpha     float64  `json:"lora_alpha"`     // default 32
-	LoRADropout   *float64 `json:"lora_dropout"`   // default 0.05
-	TargetModules []string `json:"target_modules"` // default ["all-linear"]
-	Full          bool     `json:"full"`           // train all weights instead of LoRA
-	LR            float64  `json:"lr"`             // default 2e-4
-	Epochs        float64  `json:"epochs"`         // one of epochs and max_steps; default 1 epoch
-	MaxSteps      int      `json:"max_steps"`      //
-	BatchSize     int      `json:"batch_size"`     // default 8
-	GradAccum     int      `json:"grad_accum"`     // default 1
-	MaxLength     int      `json:"max_length"`     // default 512
-	EvalEvery     int      `json:"eval_every"`     // 0: the trainer's default
-	SaveEvery     int      `json:"save_every"`     // 0: the trainer's default
-	Seed          *int64   `json:"seed"`           // default 42
+	BaseModel     string   `json:"base_model"`
+	Data          string   `json:"data"`
+	LoRARank      int      `json:"lora_r"`
+	LoRAAlpha     float64  `json:"lora_alpha"`
+	LoRADropout   *float64 `json:"lora_dropout"`
+	TargetModules []string `json:"target_modules"`
+	Full          bool     `json:"full"` // train all weights instead of LoRA
+	LR            float64  `json:"lr"`
+	Epochs        float64  `json:"epochs"` // one of epochs and max_steps
+	MaxSteps      int      `json:"max_steps"`
+	BatchSize     int      `json:"batch_size"`
+	GradAccum     int      `json:"grad_accum"`
+	MaxLength     int      `json:"max_length"`
+	EvalEvery     *int     `json:"eval_every,omitempty"` // nil: the trainer's default
+	SaveEvery     *int     `json:"save_every,omitempty"` // nil: the trainer's default
+	Seed          *int64   `json:"seed"`
 	// Pipeline lists the stages after training, in order: any of "evaluate", "merge",
 	// "quantize" (quantize needs merge). Default: all three (none for a full run).
 	Pipeline     []string `json:"pipeline"`
@@ -58,7 +61,46 @@ var stageOrder = []string{"evaluate", "merge", "quantize"}
 
 var targetOK = regexp.MustCompile(`^(all-linear|[a-z][a-z0-9_]*)$`)
 
-// Normalize fills defaults and validates; the error is a ValidationError.
+// number is where a numeric setting lives in a Config.
+type number struct {
+	get func() (v float64, given bool)
+	set func(v float64)
+}
+
+// plain is a setting whose 0 means "left out": none of them has 0 as a value of its own.
+func plain[T int | float64](p *T) number {
+	return number{func() (float64, bool) { return float64(*p), *p != 0 }, func(v float64) { *p = T(v) }}
+}
+
+// optional is a setting where 0 is a value, so that only nil means "left out".
+func optional[T int | int64 | float64](p **T) number {
+	return number{
+		func() (float64, bool) {
+			if *p == nil {
+				return 0, false
+			}
+			return float64(**p), true
+		},
+		func(v float64) { x := T(v); *p = &x },
+	}
+}
+
+// numbers maps the table's numeric fields to c's.
+func (c *Config) numbers() map[string]number {
+	return map[string]number{
+		"max_steps": plain(&c.MaxSteps), "epochs": plain(&c.Epochs), "lora_r": plain(&c.LoRARank),
+		"lora_alpha": plain(&c.LoRAAlpha), "lora_dropout": optional(&c.LoRADropout), "lr": plain(&c.LR),
+		"batch_size": plain(&c.BatchSize), "grad_accum": plain(&c.GradAccum), "max_length": plain(&c.MaxLength),
+		"eval_every": optional(&c.EvalEvery), "save_every": optional(&c.SaveEvery), "seed": optional(&c.Seed),
+	}
+}
+
+// defaultedLater are numeric settings a run may leave out and that are passed to the trainer
+// only when given, so that it applies its own default.
+var defaultedLater = []string{"eval_every", "save_every"}
+
+// Normalize fills defaults from the settings table and checks every field against its limits;
+// the error is a ValidationError naming each bad field.
 func (c *Config) Normalize() error {
 	var errs ValidationError
 	bad := func(field, format string, a ...any) {
@@ -73,71 +115,35 @@ func (c *Config) Normalize() error {
 	}
 	dir("base_model", c.BaseModel)
 	dir("data", c.Data)
-	if c.LoRARank == 0 {
-		c.LoRARank = 16
+	if c.Epochs != 0 && c.MaxSteps != 0 {
+		bad("max_steps", "give epochs or max_steps, not both")
 	}
-	if c.LoRARank < 1 || c.LoRARank > 1024 {
-		bad("lora_r", "must be within [1, 1024]")
-	}
-	if c.LoRAAlpha == 0 {
-		c.LoRAAlpha = 32
-	}
-	if !(c.LoRAAlpha > 0 && c.LoRAAlpha <= 4096) {
-		bad("lora_alpha", "must be within (0, 4096]")
-	}
-	if c.LoRADropout == nil {
-		d := 0.05
-		c.LoRADropout = &d
-	}
-	if d := *c.LoRADropout; !(d >= 0 && d < 1) {
-		bad("lora_dropout", "must be within [0, 1)")
+	nums := c.numbers()
+	for _, f := range runspec.Fields {
+		n, ok := nums[f.Name]
+		if !ok {
+			continue
+		}
+		v, given := n.get()
+		switch {
+		case given:
+		case f.Name == "epochs" && c.MaxSteps != 0, slices.Contains(defaultedLater, f.Name):
+			continue
+		default:
+			v = f.DefaultNumber()
+			n.set(v)
+		}
+		if why := f.Check(v); why != "" {
+			bad(f.Name, "%s", why)
+		}
 	}
 	if len(c.TargetModules) == 0 {
-		c.TargetModules = []string{"all-linear"}
+		c.TargetModules = strings.Split(mustField("target_modules").Default, ",")
 	}
 	for i, t := range c.TargetModules {
 		if !targetOK.MatchString(t) {
 			bad(fmt.Sprintf("target_modules[%d]", i), "%q is not a module name", t)
 		}
-	}
-	if c.LR == 0 {
-		c.LR = 2e-4
-	}
-	if !(c.LR > 0 && c.LR < 1) {
-		bad("lr", "must be within (0, 1)")
-	}
-	switch {
-	case c.Epochs != 0 && c.MaxSteps != 0:
-		bad("max_steps", "give epochs or max_steps, not both")
-	case c.Epochs == 0 && c.MaxSteps == 0:
-		c.Epochs = 1
-	}
-	if c.Epochs < 0 || c.Epochs > 1000 {
-		bad("epochs", "must be within (0, 1000]")
-	}
-	if c.MaxSteps < 0 {
-		bad("max_steps", "must be > 0")
-	}
-	def := func(v *int, d int, field string, hi int) {
-		if *v == 0 {
-			*v = d
-		}
-		if *v < 0 || *v > hi {
-			bad(field, "must be within [1, %d]", hi)
-		}
-	}
-	def(&c.BatchSize, 8, "batch_size", 4096)
-	def(&c.GradAccum, 1, "grad_accum", 1024)
-	def(&c.MaxLength, 512, "max_length", 32768)
-	if c.EvalEvery < 0 {
-		bad("eval_every", "must be >= 0")
-	}
-	if c.SaveEvery < 0 {
-		bad("save_every", "must be >= 0")
-	}
-	if c.Seed == nil {
-		s := int64(42)
-		c.Seed = &s
 	}
 	if c.Pipeline == nil && !c.Full {
 		c.Pipeline = slices.Clone(stageOrder)
@@ -172,36 +178,53 @@ func (c *Config) Normalize() error {
 	return nil
 }
 
+func mustField(name string) runspec.Field {
+	f, ok := runspec.Lookup(name)
+	if !ok {
+		panic("runs: the settings table has no " + name)
+	}
+	return f
+}
+
 // stages is the run's whole pipeline.
 func (c *Config) stages() []string { return append([]string{"train"}, c.Pipeline...) }
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
-// Args is the trainer command line for one stage of the run in dir. The flag names are the
-// trainer's (issue 6); this is the one place that knows them.
+// Args is the trainer command line for one stage of the run in dir; train's flags are the
+// settings table's.
 func (c *Config) Args(stage, dir string, resume bool) []string {
 	adapter := dir + "/adapter"
 	switch stage {
 	case "train":
-		a := []string{"train", "--model", c.BaseModel, "--data", c.Data, "--out", dir,
-			"--lr", ftoa(c.LR), "--batch-size", strconv.Itoa(c.BatchSize), "--grad-accum", strconv.Itoa(c.GradAccum),
-			"--max-length", strconv.Itoa(c.MaxLength), "--seed", strconv.FormatInt(*c.Seed, 10)}
+		a := []string{"train"}
+		arg := func(field, value string) { a = append(a, "--"+mustField(field).Flag, value) }
+		arg("base_model", c.BaseModel)
+		arg("data", c.Data)
+		a = append(a, "--out", dir)
+		arg("lr", ftoa(c.LR))
+		arg("batch_size", strconv.Itoa(c.BatchSize))
+		arg("grad_accum", strconv.Itoa(c.GradAccum))
+		arg("max_length", strconv.Itoa(c.MaxLength))
+		arg("seed", strconv.FormatInt(*c.Seed, 10))
 		if c.MaxSteps > 0 {
-			a = append(a, "--max-steps", strconv.Itoa(c.MaxSteps))
+			arg("max_steps", strconv.Itoa(c.MaxSteps))
 		} else {
-			a = append(a, "--epochs", ftoa(c.Epochs))
+			arg("epochs", ftoa(c.Epochs))
 		}
 		if c.Full {
 			a = append(a, "--full")
 		} else {
-			a = append(a, "--lora-r", strconv.Itoa(c.LoRARank), "--lora-alpha", ftoa(c.LoRAAlpha),
-				"--lora-dropout", ftoa(*c.LoRADropout), "--target-modules", strings.Join(c.TargetModules, ","))
+			arg("lora_r", strconv.Itoa(c.LoRARank))
+			arg("lora_alpha", ftoa(c.LoRAAlpha))
+			arg("lora_dropout", ftoa(*c.LoRADropout))
+			arg("target_modules", strings.Join(c.TargetModules, ","))
 		}
-		if c.EvalEvery > 0 {
-			a = append(a, "--eval-every", strconv.Itoa(c.EvalEvery))
+		if c.EvalEvery != nil {
+			arg("eval_every", strconv.Itoa(*c.EvalEvery))
 		}
-		if c.SaveEvery > 0 {
-			a = append(a, "--save-every", strconv.Itoa(c.SaveEvery))
+		if c.SaveEvery != nil {
+			arg("save_every", strconv.Itoa(*c.SaveEvery))
 		}
 		if resume {
 			a = append(a, "--resume")

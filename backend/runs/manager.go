@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"medqa/trainer/runspec"
 )
 
 // Options configures Open.
@@ -39,8 +41,8 @@ type Manager struct {
 
 	mu       sync.Mutex
 	cur      *running
-	subs     map[int64]map[chan Event]struct{}
-	watchers []func(Event)
+	subs     map[int64]map[chan runspec.Record]struct{}
+	watchers []func(runspec.Record)
 	stopping bool
 
 	wake chan struct{}
@@ -77,7 +79,7 @@ func Open(opt Options) (*Manager, error) {
 		st.close()
 		return nil, err
 	}
-	m := &Manager{opt: opt, st: st, log: opt.Logger, subs: map[int64]map[chan Event]struct{}{},
+	m := &Manager{opt: opt, st: st, log: opt.Logger, subs: map[int64]map[chan runspec.Record]struct{}{},
 		wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	if n > 0 {
 		m.log.Warn("runs interrupted by the last shutdown; resume them from the admin page", "count", n)
@@ -125,7 +127,7 @@ func (m *Manager) Get(id int64) (Run, error) {
 		return r, err
 	}
 	for _, ev := range evs {
-		if ev.Type == EventCheckpoint && ev.Path != "" && !slices.Contains(r.Checkpoints, ev.Path) {
+		if ev.Type == runspec.EventCheckpoint && ev.Path != "" && !slices.Contains(r.Checkpoints, ev.Path) {
 			r.Checkpoints = append(r.Checkpoints, ev.Path)
 		}
 	}
@@ -133,7 +135,7 @@ func (m *Manager) Get(id int64) (Run, error) {
 }
 
 // Events returns a run's events after sequence number after.
-func (m *Manager) Events(id, after int64) ([]Event, error) {
+func (m *Manager) Events(id, after int64) ([]runspec.Record, error) {
 	if _, err := m.st.get(id); err != nil {
 		return nil, err
 	}
@@ -142,9 +144,9 @@ func (m *Manager) Events(id, after int64) ([]Event, error) {
 
 // Detail is a run with its events and the models it produced (GET /api/runs/{id}).
 type Detail struct {
-	Run    Run     `json:"run"`
-	Events []Event `json:"events"`
-	Models []Model `json:"models"`
+	Run    Run              `json:"run"`
+	Events []runspec.Record `json:"events"`
+	Models []Model          `json:"models"`
 }
 
 // Detail returns the run, its events after seq after, and its models.
@@ -163,7 +165,7 @@ func (m *Manager) Detail(id, after int64) (Detail, error) {
 	}
 	d := Detail{Run: r, Events: evs, Models: []Model{}}
 	if d.Events == nil {
-		d.Events = []Event{}
+		d.Events = []runspec.Record{}
 	}
 	for _, x := range models {
 		if x.RunID == id {
@@ -286,14 +288,14 @@ func (m *Manager) Evaluate(id int64) error {
 // Subscribe returns the run's stored events and a channel of later ones (which may repeat
 // some of the stored ones: skip seq <= the last one seen). The channel is closed if the
 // subscriber falls too far behind; it can subscribe again. Call stop when done.
-func (m *Manager) Subscribe(id int64) (backlog []Event, live <-chan Event, stop func(), err error) {
+func (m *Manager) Subscribe(id int64) (backlog []runspec.Record, live <-chan runspec.Record, stop func(), err error) {
 	if _, err := m.st.get(id); err != nil {
 		return nil, nil, nil, err
 	}
-	ch := make(chan Event, 256)
+	ch := make(chan runspec.Record, 256)
 	m.mu.Lock()
 	if m.subs[id] == nil {
-		m.subs[id] = map[chan Event]struct{}{}
+		m.subs[id] = map[chan runspec.Record]struct{}{}
 	}
 	m.subs[id][ch] = struct{}{}
 	m.mu.Unlock()
@@ -314,7 +316,7 @@ func (m *Manager) Subscribe(id int64) (backlog []Event, live <-chan Event, stop 
 }
 
 // record stores an event of the run and hands it to subscribers.
-func (m *Manager) record(ev Event) {
+func (m *Manager) record(ev runspec.Record) {
 	ev.Time = time.Now().UTC()
 	m.mu.Lock()
 	met := Metrics{}
@@ -346,7 +348,7 @@ func (m *Manager) record(ev Event) {
 }
 
 // Watch calls fn with every event stored from now on (metrics); fn must not block.
-func (m *Manager) Watch(fn func(Event)) {
+func (m *Manager) Watch(fn func(runspec.Record)) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.watchers = append(slices.Clone(m.watchers), fn)
@@ -365,10 +367,10 @@ func (m *Manager) Running() (int64, bool) {
 // note records the server's own status event for a run.
 // Status is the run's new status; msg (may be empty) says why.
 func (m *Manager) note(id int64, stage, status, msg string) {
-	m.record(Event{RunID: id, Stage: stage, Type: EventStatus, Status: status, Message: status + msgSuffix(msg)})
+	m.record(runspec.Record{RunID: id, Stage: stage, Type: runspec.EventStatus, Status: status, Message: status + msgSuffix(msg)})
 }
 
-func updateMetrics(met *Metrics, ev Event) {
+func updateMetrics(met *Metrics, ev runspec.Record) {
 	if ev.Step != nil {
 		met.Step = *ev.Step
 	}
@@ -570,9 +572,9 @@ func (m *Manager) runStage(r Run, stage string, resume bool) (status, msg string
 		if len(sc.Bytes()) == 0 {
 			continue
 		}
-		ev := parseLine(sc.Bytes())
+		ev := runspec.ParseLine(sc.Bytes())
 		ev.RunID, ev.Stage = r.ID, stage
-		if ev.Type == EventError {
+		if ev.Type == runspec.EventError {
 			lastErr = ev.Message
 		}
 		m.record(ev)

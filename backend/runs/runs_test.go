@@ -15,6 +15,7 @@ import (
 
 	"medqa/backend/runs/faketrainer"
 	"medqa/files/testkit"
+	"medqa/trainer/runspec"
 )
 
 const crashServerEnv = "MEDQA_TEST_CRASH_SERVER"
@@ -54,10 +55,10 @@ func status(t *testing.T, m *Manager, id int64) string {
 	return r.Status
 }
 
-func stepsOf(evs []Event) []int64 {
+func stepsOf(evs []runspec.Record) []int64 {
 	var s []int64
 	for _, e := range evs {
-		if e.Type == EventStep {
+		if e.Type == runspec.EventStep {
 			s = append(s, *e.Step)
 		}
 	}
@@ -114,7 +115,7 @@ func TestLifeCycleCancelResumeFinish(t *testing.T) {
 	}
 	defer stop()
 	// Follow the events until step 7, then cancel.
-	var seen []Event
+	var seen []runspec.Record
 	seen = append(seen, backlog...)
 	for len(stepsOf(seen)) < 7 {
 		seen = append(seen, <-live)
@@ -126,7 +127,7 @@ func TestLifeCycleCancelResumeFinish(t *testing.T) {
 	evs, _ := m.Events(r.ID, 0)
 	var ckpt int64 = -1
 	for _, e := range evs {
-		if e.Type == EventCheckpoint {
+		if e.Type == runspec.EventCheckpoint {
 			ckpt = *e.Step
 		}
 	}
@@ -161,7 +162,7 @@ func TestLifeCycleCancelResumeFinish(t *testing.T) {
 	}
 	var stages []string
 	for _, e := range evs {
-		if e.Type == EventDone {
+		if e.Type == runspec.EventDone {
 			stages = append(stages, e.Stage)
 		}
 	}

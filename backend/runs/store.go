@@ -9,6 +9,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver, registered as "sqlite"
+
+	"medqa/trainer/runspec"
 )
 
 // Run statuses. Cancelled, interrupted and failed runs can be resumed.
@@ -346,7 +348,7 @@ func (s *store) setResume(id int64, resume bool) error {
 
 // appendEvent gives ev the run's next sequence number and stores it with the updated
 // metrics summary, in one transaction.
-func (s *store) appendEvent(ev *Event, met Metrics) error {
+func (s *store) appendEvent(ev *runspec.Record, met Metrics) error {
 	tx, err := s.db.Begin()
 	if err != nil {
 		return err
@@ -370,19 +372,19 @@ func (s *store) appendEvent(ev *Event, met Metrics) error {
 }
 
 // events returns a run's events with seq > after, in order.
-func (s *store) events(id, after int64) ([]Event, error) {
+func (s *store) events(id, after int64) ([]runspec.Record, error) {
 	rows, err := s.db.Query(`SELECT data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq`, id, after)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Event
+	var out []runspec.Record
 	for rows.Next() {
 		var data string
 		if err := rows.Scan(&data); err != nil {
 			return nil, err
 		}
-		var ev Event
+		var ev runspec.Record
 		if err := json.Unmarshal([]byte(data), &ev); err != nil {
 			return nil, fmt.Errorf("run %d: stored event: %w", id, err)
 		}

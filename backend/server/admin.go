@@ -11,6 +11,7 @@ import (
 
 	"medqa/backend/auth"
 	"medqa/backend/runs"
+	"medqa/trainer/runspec"
 )
 
 // adminRoutes mounts the training and model API; every route needs an admin session, and
@@ -258,7 +259,7 @@ func (s *Server) runSocket(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}()
-	send := func(ev runs.Event) bool {
+	send := func(ev runspec.Record) bool {
 		conn.SetWriteDeadline(time.Now().Add(s.opt.WriteWait))
 		b, _ := json.Marshal(ev)
 		return conn.WriteMessage(websocket.TextMessage, b) == nil

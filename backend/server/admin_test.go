@@ -11,6 +11,7 @@ import (
 	"medqa/backend/runs"
 	"medqa/backend/server"
 	"medqa/files/testkit"
+	"medqa/trainer/runspec"
 )
 
 // concrete fills a route pattern's {id}.
@@ -64,9 +65,9 @@ func TestEveryAdminRouteNeedsSessionCSRFAndSameOrigin(t *testing.T) {
 }
 
 type runView struct {
-	Run    runs.Run     `json:"run"`
-	Events []runs.Event `json:"events"`
-	Models []runs.Model `json:"models"`
+	Run    runs.Run         `json:"run"`
+	Events []runspec.Record `json:"events"`
+	Models []runs.Model     `json:"models"`
 }
 
 func TestRunLifeCycleThenActivate(t *testing.T) {
@@ -102,7 +103,7 @@ func TestRunLifeCycleThenActivate(t *testing.T) {
 	var lastSeq int64
 	steps := 0
 	for steps < 5 {
-		var ev runs.Event
+		var ev runspec.Record
 		ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 		if err := ws.ReadJSON(&ev); err != nil {
 			t.Fatal(err)
@@ -111,7 +112,7 @@ func TestRunLifeCycleThenActivate(t *testing.T) {
 			t.Fatalf("event seq %d after %d", ev.Seq, lastSeq)
 		}
 		lastSeq = ev.Seq
-		if ev.Type == runs.EventStep {
+		if ev.Type == runspec.EventStep {
 			steps++
 		}
 	}

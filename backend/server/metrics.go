@@ -6,6 +6,7 @@ import (
 
 	"medqa/backend/engine"
 	"medqa/backend/runs"
+	"medqa/trainer/runspec"
 )
 
 // metrics are the server's Prometheus series, on a registry of its own so that several
@@ -65,7 +66,7 @@ func newMetrics(e *engine.Engine, rm *runs.Manager) *metrics {
 }
 
 // training follows the trainer's events.
-func (m *metrics) training(ev runs.Event) {
+func (m *metrics) training(ev runspec.Record) {
 	if ev.Stage != "train" {
 		return
 	}

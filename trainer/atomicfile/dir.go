@@ -49,3 +49,21 @@ func TempDir(dir string) (string, error) {
 	}
 	return tmp, nil
 }
+
+// PublishDir gives the tree in tmp the modes of published files, 0755 for folders and
+// 0644 for files (temporary ones are created private), then replaces dir with it
+// (ReplaceDir). Checkpoints, adapters and model directories are published this way.
+func PublishDir(tmp, dir string) error {
+	if err := filepath.WalkDir(tmp, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.Chmod(p, 0o755)
+		}
+		return os.Chmod(p, 0o644)
+	}); err != nil {
+		return err
+	}
+	return ReplaceDir(tmp, dir)
+}

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"medqa/files"
-	"medqa/trainer/quant"
+	"medqa/trainer/modeldir"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
 	"medqa/wasm/chat"
@@ -44,7 +44,7 @@ func TestShippedModelAnswers(t *testing.T) {
 	dir := shippedDir(t)
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	m, err := quant.LoadModel(dir, torch.Float32, torch.CPU)
+	m, err := modeldir.Load(dir, torch.Float32, torch.CPU)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,10 +3,8 @@ package eval
 import (
 	"fmt"
 	"path/filepath"
-	"slices"
 
 	"medqa/trainer/modeldir"
-	"medqa/trainer/quant"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
 	"medqa/wasm/chat"
@@ -34,7 +32,7 @@ type Target struct {
 // adapter if one is given, and finds its tokenizer: the model directory's
 // own files, else the embedded Qwen2.5 tokenizer.
 func Open(dir, adapter string, load AdapterLoader, dt torch.DType, dev torch.Device) (*Target, error) {
-	m, err := quant.LoadModel(dir, dt, dev)
+	m, err := modeldir.Load(dir, dt, dev)
 	if err != nil {
 		return nil, err
 	}
@@ -64,19 +62,8 @@ func Open(dir, adapter string, load AdapterLoader, dt torch.DType, dev torch.Dev
 	return t, nil
 }
 
-// StopIDs are the ids that end an answer: the model's eos ids plus ChatML's
-// <|im_end|> and <|endoftext|>, since a fine-tuned model ends its turn with
-// <|im_end|> whatever generation_config.json says.
-func (t *Target) StopIDs() []int64 {
-	ids := slices.Clone(t.Gen.EOSTokenID)
-	sp := t.Tok.Special()
-	for _, id := range []int{sp.ImEnd, sp.EndOfText, sp.EOS} {
-		if id >= 0 && !slices.Contains(ids, int64(id)) {
-			ids = append(ids, int64(id))
-		}
-	}
-	return ids
-}
+// StopIDs are the ids that end an answer (modeldir.StopIDs: the same set serving uses).
+func (t *Target) StopIDs() []int64 { return modeldir.StopIDs(t.Tok, t.Gen, t.Model.Config.VocabSize) }
 
 // Close frees the model.
 func (t *Target) Close() { t.Model.Close() }

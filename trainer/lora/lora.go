@@ -1,10 +1,3 @@
-// Package lora attaches low-rank adapters to a qwen2.Model, reads and writes
-// them in the Hugging Face PEFT layout, and merges them into the base weights.
-//
-// An adapter on a linear layer W [out,in] is A [r,in] and B [out,r]; the layer
-// computes x·Wᵀ + scale·(dropout(x)·Aᵀ)·Bᵀ with scale = alpha/r (alpha/√r with
-// rsLoRA). The qwen2.Linear type carries the adapter; this package decides
-// where adapters go, how they start, and how they are stored.
 package lora
 
 import (

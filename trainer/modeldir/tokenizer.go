@@ -1,5 +1,9 @@
-// Package modeldir reads what a Hugging Face model directory holds besides
-// its weights, with medqa's embedded defaults where the directory has none.
+// Package modeldir opens and writes the model directories medqa's tools exchange: Load reads
+// any of them (Hugging Face safetensors, sharded or not, and medqa's int8/int4), Write
+// publishes a trained or merged model, and Tokenizer and StopIDs read what a directory holds
+// besides its weights, with medqa's embedded defaults where it has none. Training, merging,
+// evaluation, generation and the server all go through it, so they agree on what a model
+// directory is. The weight formats themselves are qwen2's and quant's.
 package modeldir
 
 import (

@@ -32,10 +32,14 @@ func writeRandomModel(t testing.TB, c qwen2.Config, seed uint64) string {
 	return dir
 }
 
-// logits runs a model directory (any kind LoadModel reads) on fixed ids.
+// logits runs a model directory (Hugging Face or quantized) on fixed ids.
 func logits(t testing.TB, dir string, ids []int64) []float32 {
 	t.Helper()
-	m, err := LoadModel(dir, torch.Float32, torch.CPU)
+	load := qwen2.Load
+	if IsQuantized(dir) {
+		load = Load
+	}
+	m, err := load(dir, torch.Float32, torch.CPU)
 	if err != nil {
 		t.Fatal(err)
 	}

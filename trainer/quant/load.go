@@ -27,19 +27,6 @@ func Load(dir string, dt torch.DType, dev torch.Device) (*qwen2.Model, error) {
 	return build(c, ws, dt, dev)
 }
 
-// LoadModel loads any model directory the tools produce: a quantized one
-// with Load, a Hugging Face one with qwen2.Load.
-func LoadModel(dir string, dt torch.DType, dev torch.Device) (*qwen2.Model, error) {
-	qc, err := ReadConfig(dir)
-	if err != nil {
-		return nil, err
-	}
-	if qc == nil {
-		return qwen2.Load(dir, dt, dev)
-	}
-	return Load(dir, dt, dev)
-}
-
 func build(c qwen2.Config, ws []Weight, dt torch.DType, dev torch.Device) (m *qwen2.Model, err error) {
 	ts := map[string]*torch.Tensor{}
 	defer func() {

@@ -43,6 +43,8 @@ func LoadGenerationConfig(dir string, c Config) (GenerationConfig, error) {
 }
 
 // Options turns the file's defaults into generation options (greedy unless do_sample).
+// Its StopIDs are the file's eos ids alone, as transformers reads them; the tools stop
+// at modeldir.StopIDs, which adds the chat turn's end.
 func (g GenerationConfig) Options() GenerateOptions {
 	o := GenerateOptions{MaxNewTokens: 512, StopIDs: g.EOSTokenID}
 	if g.MaxNewTokens != nil {

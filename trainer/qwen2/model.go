@@ -1,24 +1,3 @@
-// Package qwen2 is medqa's one Qwen2 implementation (transformers'
-// Qwen2ForCausalLM): training and serving run this same forward pass.
-//
-// Dimension legend (Qwen2.5-0.5B in brackets):
-//
-//	B   sequences in the batch
-//	T   new tokens per sequence in this call (prompt length, or 1 when decoding)
-//	S   keys attended to: cached tokens + T
-//	H   hidden size                 [896]
-//	NH  query heads                 [14]
-//	KV  key/value heads (GQA)       [2]
-//	D   head dimension, H/NH        [64]
-//	I   MLP intermediate size       [4864]
-//	V   vocabulary                  [151936]
-//	L   decoder layers              [24]
-//
-// Weights keep Hugging Face's [out,in] layout and names. Ops panic with
-// *torch.Error on failure (shape bugs, device errors); the error-returning entry
-// points (Load, Generate) recover, and callers of Forward/Extend can use
-// `defer torch.Recover(&err)`. A Model is not safe for concurrent use: one
-// goroutine (locked to its OS thread) drives it; batch requests instead.
 package qwen2
 
 import (

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"medqa/trainer/runspec"
 )
 
 func wantErr(t *testing.T, err error, parts ...string) {
@@ -27,7 +29,7 @@ func interrupted(t *testing.T) (Config, func() *Dataset) {
 	c.MaxSteps, c.SaveEvery = 6, 2
 	ds := func() *Dataset { return NewDataset(toyTask(12, 1), toyTask(3, 2)) }
 	ctx, cancel := context.WithCancel(context.Background())
-	_, err := Run(ctx, c, ds(), Options{OnEvent: func(ev Event) {
+	_, err := Run(ctx, c, ds(), Options{OnEvent: func(ev runspec.Event) {
 		if ev.Type == "step" && ev.Step == 2 {
 			cancel()
 		}

@@ -55,9 +55,9 @@ func BenchmarkLoRAStep(b *testing.B) {
 	}
 	c := Defaults()
 	c.LR, c.BatchSize, c.LogEvery, c.MaxGradNorm, c.LoraDropout = 1e-4, 1, 0, 0, 0
-	r := &run{cfg: c, ds: NewDataset([]data.Example{ex}, nil), m: m, lc: lc, nb: 1, orderE: -1,
-		tr: loraTrainables(m, false), sched: schedule{kind: "constant", base: 1e-4, total: 1 << 30}, ev: &emitter{}, started: time.Now()}
-	r.optim = newOptimizer(r.tr, c)
+	r := &run{cfg: c, dataset: NewDataset([]data.Example{ex}, nil), m: m, loraConfig: lc, batchesPerEpoch: 1, batchOrderEpoch: -1,
+		trainable: loraTrainables(m, false), sched: schedule{kind: "constant", base: 1e-4, total: 1 << 30}, events: &emitter{}, started: time.Now()}
+	r.optim = newOptimizer(r.trainable, c)
 	defer r.optim.Close()
 
 	r.step() // first step: allocator and OpenMP warm-up, as the peer's step 0
@@ -77,7 +77,7 @@ func BenchmarkLoRAStep(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(ours, "s/step")
 	b.ReportMetric(oursCPU, "cpu-s/step")
-	b.Logf("medqa: %.2f s/step, %.2f CPU-s/step (loss %.4f, %d threads, %s)", ours, oursCPU, r.st.Loss, threads, torch.BLAS())
+	b.Logf("medqa: %.2f s/step, %.2f CPU-s/step (loss %.4f, %d threads, %s)", ours, oursCPU, r.state.Loss, threads, torch.BLAS())
 
 	peer, peerCPU := peerLoRAStep(b, threads)
 	if peer > 0 {
@@ -210,9 +210,9 @@ func BenchmarkLoRAStepCUDA(b *testing.B) {
 	}
 	c := Defaults()
 	c.BatchSize, c.LogEvery = B, 0
-	r := &run{cfg: c, ds: NewDataset(exs, nil), m: m, lc: lc, nb: 1, orderE: -1, mixed: true,
-		tr: loraTrainables(m, true), sched: schedule{kind: "constant", base: 2e-4, total: 1 << 30}, ev: &emitter{}, started: time.Now()}
-	r.optim = newOptimizer(r.tr, c)
+	r := &run{cfg: c, dataset: NewDataset(exs, nil), m: m, loraConfig: lc, batchesPerEpoch: 1, batchOrderEpoch: -1, mixed: true,
+		trainable: loraTrainables(m, true), sched: schedule{kind: "constant", base: 2e-4, total: 1 << 30}, events: &emitter{}, started: time.Now()}
+	r.optim = newOptimizer(r.trainable, c)
 	defer r.optim.Close()
 	r.step()
 	b.ResetTimer()
@@ -220,8 +220,8 @@ func BenchmarkLoRAStepCUDA(b *testing.B) {
 	for range b.N {
 		r.step()
 	}
-	_ = r.st.Loss // Item() in step synchronises with the device every micro-batch
+	_ = r.state.Loss // Item() in step synchronises with the device every micro-batch
 	secs := time.Since(t0).Seconds() / float64(b.N)
 	b.ReportMetric(float64(B*T)/secs, "tokens/s")
-	b.Logf("%s bf16 autocast: %.3f s/step, %.0f tokens/s (loss %.4f)", dev, secs, float64(B*T)/secs, r.st.Loss)
+	b.Logf("%s bf16 autocast: %.3f s/step, %.0f tokens/s (loss %.4f)", dev, secs, float64(B*T)/secs, r.state.Loss)
 }

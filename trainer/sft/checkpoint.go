@@ -115,29 +115,10 @@ func writeCheckpoint(runDir string, st trainerState, opt *optimizer, saveWeights
 		return "", err
 	}
 	dir = filepath.Join(root, fmt.Sprintf("step-%d", st.Step))
-	if err := replaceDir(tmp, dir); err != nil {
+	if err := atomicfile.PublishDir(tmp, dir); err != nil {
 		return "", err
 	}
 	return dir, nil
-}
-
-// replaceDir renames tmp to dir, moving an existing dir out of the way first
-// (a resumed run may save the same step again). The temporary directory and
-// files were created private (0700/0600); what is published gets the usual
-// 0755/0644.
-func replaceDir(tmp, dir string) error {
-	if err := filepath.WalkDir(tmp, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return os.Chmod(p, 0o755)
-		}
-		return os.Chmod(p, 0o644)
-	}); err != nil {
-		return err
-	}
-	return atomicfile.ReplaceDir(tmp, dir)
 }
 
 func writeFileSync(path string, data []byte) error {

@@ -2,6 +2,13 @@
 // of a qwen2.Model on tokenized chat examples, with AdamW, warmup and decay,
 // gradient accumulation and clipping, validation, atomic checkpoints that
 // resume bit for bit on the CPU, and JSON-line events for the server.
+//
+// The entry points: Defaults gives a Config with the trainer's defaults;
+// LoadData tokenizes a split directory (train.jsonl, validation.jsonl) and
+// NewDataset builds one from examples in memory; Run trains, writing
+// checkpoints, the adapter (or the full model through modeldir.Write) and
+// runspec.Event lines; HasCheckpoint and CheckpointConfig let a caller decide
+// whether to resume.
 package sft
 
 import (
@@ -64,7 +71,8 @@ type Config struct {
 	LogEvery  int    `json:"log_every"` // step events every N optimizer steps
 }
 
-// Defaults are the CLI defaults.
+// Defaults are the CLI defaults. The settings table the server and its form use
+// (runspec.Fields) states those of the settings it exposes; a test holds them equal.
 func Defaults() Config {
 	return Config{Epochs: 1, LoraR: 16, LoraAlpha: 32, LoraDropout: 0.05, TargetModules: "all-linear",
 		LR: 2e-4, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Schedule: "cosine", WarmupRatio: 0.03, MaxGradNorm: 1,

@@ -90,7 +90,7 @@ func loraGradients(t *testing.T) {
 	}
 
 	// Clipping: the global norm after clipping is the requested maximum.
-	r := &run{cfg: Config{MaxGradNorm: 1e-3}, tr: loraTrainables(m, false)}
+	r := &run{cfg: Config{MaxGradNorm: 1e-3}, trainable: loraTrainables(m, false)}
 	before := r.clipGrads()
 	if before <= 1e-3 {
 		t.Fatalf("gradient norm %g is already below the clip", before)

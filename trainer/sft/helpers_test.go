@@ -13,6 +13,7 @@ import (
 	"medqa/files/testkit/qwen2test"
 	"medqa/trainer/data"
 	"medqa/trainer/qwen2"
+	"medqa/trainer/runspec"
 )
 
 // toyConfig is the Toy test shape: a Qwen2 small enough to train in milliseconds.
@@ -67,12 +68,12 @@ func toyRun(t *testing.T, model string) Config {
 	return c
 }
 
-type recorder struct{ events []Event }
+type recorder struct{ events []runspec.Event }
 
-func (r *recorder) hook(ev Event) { r.events = append(r.events, ev) }
+func (r *recorder) hook(ev runspec.Event) { r.events = append(r.events, ev) }
 
-func (r *recorder) of(typ string) []Event {
-	var out []Event
+func (r *recorder) of(typ string) []runspec.Event {
+	var out []runspec.Event
 	for _, e := range r.events {
 		if e.Type == typ {
 			out = append(out, e)
@@ -91,15 +92,15 @@ func train(t *testing.T, ctx context.Context, c Config, ds *Dataset, resume bool
 	return res, rec
 }
 
-func readEvents(t *testing.T, path string) []Event {
+func readEvents(t *testing.T, path string) []runspec.Event {
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []Event
+	var out []runspec.Event
 	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
-		var ev Event
+		var ev runspec.Event
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
 			t.Fatalf("%s: %v in %q", path, err, line)
 		}
@@ -108,7 +109,7 @@ func readEvents(t *testing.T, path string) []Event {
 	return out
 }
 
-func losses(evs []Event) []float64 {
+func losses(evs []runspec.Event) []float64 {
 	var out []float64
 	for _, e := range evs {
 		if e.Type == "step" {

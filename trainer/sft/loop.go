@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"medqa/trainer/runspec"
 	"medqa/trainer/torch"
 )
 
@@ -13,55 +14,55 @@ import (
 // is cancelled, then evaluates and publishes the final weights.
 func (r *run) loop(ctx context.Context) (*Result, error) {
 	c := r.cfg
-	r.ev.emit(Event{Type: "start", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.baseTime,
-		Resumed: r.opt.Resume, TrainableParams: r.tr.count(), TrainExamples: len(r.ds.Train), ValExamples: len(r.ds.Validation),
+	r.events.emit(runspec.Event{Type: runspec.EventStart, Step: r.state.Step, MaxSteps: r.sched.total, Epoch: r.state.Epoch, ElapsedS: r.priorElapsedS,
+		Resumed: r.options.Resume, TrainableParams: r.trainable.count(), TrainExamples: len(r.dataset.Train), ValExamples: len(r.dataset.Validation),
 		Device: r.dev.String(), Precision: map[bool]string{true: "bf16-autocast", false: "f32"}[r.mixed], RunDir: c.Out})
-	status := StatusCompleted
-	lastSaved, lastEval := r.st.Step, -1
-	if !r.opt.Resume {
+	status := runspec.StatusCompleted
+	lastSaved, lastEval := r.state.Step, -1
+	if !r.options.Resume {
 		lastSaved = -1
 	}
-	for r.st.Step < r.sched.total {
+	for r.state.Step < r.sched.total {
 		if ctx.Err() != nil {
-			status = StatusInterrupted
+			status = runspec.StatusInterrupted
 			break
 		}
 		r.step()
-		if c.EvalEvery > 0 && r.st.Step%c.EvalEvery == 0 {
-			lastEval = r.st.Step
+		if c.EvalEvery > 0 && r.state.Step%c.EvalEvery == 0 {
+			lastEval = r.state.Step
 			if stop, err := r.evaluate(); err != nil {
 				return nil, err
 			} else if stop {
-				status = StatusEarlyStopped
+				status = runspec.StatusEarlyStopped
 			}
 		}
-		if c.SaveEvery > 0 && r.st.Step%c.SaveEvery == 0 {
+		if c.SaveEvery > 0 && r.state.Step%c.SaveEvery == 0 {
 			if err := r.checkpoint(); err != nil {
 				return nil, err
 			}
-			lastSaved = r.st.Step
+			lastSaved = r.state.Step
 		}
-		if status == StatusEarlyStopped {
+		if status == runspec.StatusEarlyStopped {
 			break
 		}
 	}
-	if status == StatusInterrupted {
-		if lastSaved != r.st.Step {
+	if status == runspec.StatusInterrupted {
+		if lastSaved != r.state.Step {
 			if err := r.checkpoint(); err != nil {
 				return nil, err
 			}
 		}
-		r.ev.emit(Event{Type: "done", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.elapsed(),
-			Loss: num(r.st.Loss), Status: status, BestValLoss: r.st.BestValLoss, BestStep: r.st.BestStep})
+		r.events.emit(runspec.Event{Type: runspec.EventDone, Step: r.state.Step, MaxSteps: r.sched.total, Epoch: r.state.Epoch, ElapsedS: r.elapsed(),
+			Loss: runspec.Num(r.state.Loss), Status: status, BestValLoss: r.state.BestValLoss, BestStep: r.state.BestStep})
 		r.info.finish(r, status, "")
 		return r.result(status, ""), r.info.write(c.Out)
 	}
-	if lastEval != r.st.Step && len(r.ds.Validation) > 0 {
+	if lastEval != r.state.Step && len(r.dataset.Validation) > 0 {
 		if _, err := r.evaluate(); err != nil {
 			return nil, err
 		}
 	}
-	if lastSaved != r.st.Step {
+	if lastSaved != r.state.Step {
 		if err := r.checkpoint(); err != nil {
 			return nil, err
 		}
@@ -70,32 +71,32 @@ func (r *run) loop(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.ev.emit(Event{Type: "done", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.elapsed(),
-		Loss: num(r.st.Loss), Status: status, Path: out, BestValLoss: r.st.BestValLoss, BestStep: r.st.BestStep})
+	r.events.emit(runspec.Event{Type: runspec.EventDone, Step: r.state.Step, MaxSteps: r.sched.total, Epoch: r.state.Epoch, ElapsedS: r.elapsed(),
+		Loss: runspec.Num(r.state.Loss), Status: status, Path: out, BestValLoss: r.state.BestValLoss, BestStep: r.state.BestStep})
 	r.info.finish(r, status, out)
 	return r.result(status, out), r.info.write(c.Out)
 }
 
 func (r *run) result(status, out string) *Result {
-	res := &Result{Status: status, Steps: r.st.Step, Loss: r.st.Loss, BestValLoss: math.NaN(), BestStep: r.st.BestStep, Output: out}
-	if r.st.BestValLoss != nil {
-		res.BestValLoss = *r.st.BestValLoss
+	res := &Result{Status: status, Steps: r.state.Step, Loss: r.state.Loss, BestValLoss: math.NaN(), BestStep: r.state.BestStep, Output: out}
+	if r.state.BestValLoss != nil {
+		res.BestValLoss = *r.state.BestValLoss
 	}
 	return res
 }
 
 // microBatch returns the training batch at global micro-batch index g.
 func (r *run) microBatch(g int64) batch {
-	e := int(g / int64(r.nb))
-	if e != r.orderE {
-		lengths := make([]int, len(r.ds.Train))
-		for i, ex := range r.ds.Train {
+	e := int(g / int64(r.batchesPerEpoch))
+	if e != r.batchOrderEpoch {
+		lengths := make([]int, len(r.dataset.Train))
+		for i, ex := range r.dataset.Train {
 			lengths[i] = len(ex.InputIDs)
 		}
-		r.order = epochOrder(lengths, r.cfg.BatchSize, r.cfg.GroupByLength, r.cfg.Seed, e)
-		r.orderE = e
+		r.batchOrder = epochOrder(lengths, r.cfg.BatchSize, r.cfg.GroupByLength, r.cfg.Seed, e)
+		r.batchOrderEpoch = e
 	}
-	return makeBatch(r.ds.Train, r.order[g%int64(r.nb)])
+	return makeBatch(r.dataset.Train, r.batchOrder[g%int64(r.batchesPerEpoch)])
 }
 
 // splitmix64 spreads (seed, micro) over libtorch's seed space.
@@ -111,46 +112,46 @@ func splitmix64(x uint64) uint64 {
 // micro-batch means), so accumulation computes what one large batch would.
 func (r *run) step() {
 	c := r.cfg
-	bs := make([]batch, c.GradAccum)
+	micro := make([]batch, c.GradAccum)
 	targets, tokens := 0, 0
-	for i := range bs {
-		bs[i] = r.microBatch(r.st.Micro + int64(i))
-		targets += bs[i].targets
-		tokens += bs[i].tokens
+	for i := range micro {
+		micro[i] = r.microBatch(r.state.Micro + int64(i))
+		targets += micro[i].targets
+		tokens += micro[i].tokens
 	}
-	lr := r.sched.lr(r.st.Step)
+	lr := r.sched.lr(r.state.Step)
 	r.optim.setLR(lr)
 	r.m.Train = true
-	var sum float64
-	for i, b := range bs {
+	var lossSum float64
+	for i, b := range micro {
 		if b.targets == 0 {
 			continue
 		}
-		torch.ManualSeed(splitmix64(c.Seed ^ uint64(r.st.Micro+int64(i))))
+		torch.ManualSeed(splitmix64(c.Seed ^ uint64(r.state.Micro+int64(i))))
 		s := torch.NewScope()
-		r.tr.bind(s)
-		sum += lossBackward(r.m, b, float64(targets))
+		r.trainable.bind(s)
+		lossSum += lossBackward(r.m, b, float64(targets))
 		s.Close()
 	}
 	r.m.Train = false
-	gn := r.clipGrads()
+	gradNorm := r.clipGrads()
 	r.optim.step()
 
-	r.st.Step++
-	r.st.Micro += int64(c.GradAccum)
-	r.st.Epoch = float64(r.st.Micro) / float64(r.nb)
-	r.st.Tokens += int64(tokens)
-	r.st.Loss = math.NaN()
+	r.state.Step++
+	r.state.Micro += int64(c.GradAccum)
+	r.state.Epoch = float64(r.state.Micro) / float64(r.batchesPerEpoch)
+	r.state.Tokens += int64(tokens)
+	r.state.Loss = math.NaN()
 	if targets > 0 {
-		r.st.Loss = sum / float64(targets)
+		r.state.Loss = lossSum / float64(targets)
 	}
-	if c.LogEvery > 0 && (r.st.Step%c.LogEvery == 0 || r.st.Step == r.sched.total) {
-		el := r.elapsed()
-		done := r.st.Step - r.steps0
-		own := time.Since(r.started).Seconds()
-		eta := float64(r.sched.total-r.st.Step) * own / float64(max(1, done))
-		r.ev.emit(Event{Type: "step", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, Loss: num(r.st.Loss),
-			LR: num(lr), GradNorm: num(gn), TokensPerS: num(float64(r.st.Tokens-r.tokens0) / own), ElapsedS: el, EtaS: num(eta)})
+	if c.LogEvery > 0 && (r.state.Step%c.LogEvery == 0 || r.state.Step == r.sched.total) {
+		// Speed and time left are this process's: a resumed run may run on other hardware.
+		ownSteps := r.state.Step - r.priorSteps
+		ownS := time.Since(r.started).Seconds()
+		eta := float64(r.sched.total-r.state.Step) * ownS / float64(max(1, ownSteps))
+		r.events.emit(runspec.Event{Type: runspec.EventStep, Step: r.state.Step, MaxSteps: r.sched.total, Epoch: r.state.Epoch, Loss: runspec.Num(r.state.Loss),
+			LR: runspec.Num(lr), GradNorm: runspec.Num(gradNorm), TokensPerS: runspec.Num(float64(r.state.Tokens-r.priorTokens) / ownS), ElapsedS: r.elapsed(), EtaS: runspec.Num(eta)})
 	}
 }
 
@@ -161,8 +162,8 @@ func (r *run) clipGrads() float64 {
 	if limit == 0 {
 		limit = math.Inf(1)
 	}
-	ps := make([]*torch.Tensor, len(r.tr.ps))
-	for i, p := range r.tr.ps {
+	ps := make([]*torch.Tensor, len(r.trainable.ps))
+	for i, p := range r.trainable.ps {
 		ps[i] = p.master
 	}
 	norm, err := torch.ClipGradNorm(ps, limit)
@@ -175,10 +176,10 @@ func (r *run) clipGrads() float64 {
 // evaluate computes the validation loss (mean over learned tokens) and
 // perplexity, keeps the best weights, and reports whether patience ran out.
 func (r *run) evaluate() (stop bool, err error) {
-	if len(r.ds.Validation) == 0 {
+	if len(r.dataset.Validation) == 0 {
 		return false, nil
 	}
-	exs := r.ds.Validation
+	exs := r.dataset.Validation
 	if n := r.cfg.EvalSamples; n > 0 && n < len(exs) {
 		exs = exs[:n]
 	}
@@ -197,7 +198,7 @@ func (r *run) evaluate() (stop bool, err error) {
 				continue
 			}
 			s := torch.NewScope()
-			r.tr.bind(s)
+			r.trainable.bind(s)
 			sum += lossSum(r.m, b)
 			n += b.targets
 			s.Close()
@@ -207,20 +208,20 @@ func (r *run) evaluate() (stop bool, err error) {
 	if n > 0 {
 		vl = sum / float64(n)
 	}
-	best := n > 0 && (r.st.BestValLoss == nil || vl < *r.st.BestValLoss)
-	ev := Event{Type: "eval", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.elapsed(),
-		ValLoss: num(vl), ValPPL: num(math.Exp(vl)), Best: best}
+	best := n > 0 && (r.state.BestValLoss == nil || vl < *r.state.BestValLoss)
+	ev := runspec.Event{Type: runspec.EventEval, Step: r.state.Step, MaxSteps: r.sched.total, Epoch: r.state.Epoch, ElapsedS: r.elapsed(),
+		ValLoss: runspec.Num(vl), ValPPL: runspec.Num(math.Exp(vl)), Best: best}
 	if best {
-		r.st.BestValLoss, r.st.BestStep, r.st.BadEvals = num(vl), r.st.Step, 0
+		r.state.BestValLoss, r.state.BestStep, r.state.BadEvals = runspec.Num(vl), r.state.Step, 0
 		path, err := r.publish(BestDir)
 		if err != nil {
 			return false, err
 		}
 		ev.Path = path
 	} else {
-		r.st.BadEvals++
+		r.state.BadEvals++
 	}
-	r.info.LastValLoss = num(vl)
-	r.ev.emit(ev)
-	return r.cfg.Patience > 0 && r.st.BadEvals >= r.cfg.Patience, nil
+	r.info.LastValLoss = runspec.Num(vl)
+	r.events.emit(ev)
+	return r.cfg.Patience > 0 && r.state.BadEvals >= r.cfg.Patience, nil
 }

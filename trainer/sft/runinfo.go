@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"medqa/trainer/runspec"
 	"medqa/trainer/torch"
 )
 
@@ -54,16 +55,16 @@ func newRunInfo(r *run) runInfo {
 		total += p.Tensor.Numel()
 	}
 	if !r.cfg.Full {
-		total += r.tr.count()
+		total += r.trainable.count()
 	}
 	torchVersion, _, _ := strings.Cut(torch.Version(), "\n")
-	in := runInfo{Status: "running", Config: r.cfg, Seed: r.cfg.Seed, Resumed: r.opt.Resume, CodeVersion: r.opt.Version,
+	in := runInfo{Status: "running", Config: r.cfg, Seed: r.cfg.Seed, Resumed: r.options.Resume, CodeVersion: r.options.Version,
 		Torch: torchVersion, BLAS: torch.BLAS(), Device: r.dev.String(), Threads: torch.NumThreads(),
 		Precision:       map[bool]string{true: "bf16-autocast", false: "f32"}[r.mixed],
-		TrainableParams: r.tr.count(), TotalParams: total, MaxSteps: r.sched.total, WarmupSteps: r.sched.warmup,
-		BatchesPerEpoch: r.nb, Data: r.ds.Stats, Started: r.started.UTC().Format(time.RFC3339)}
-	if r.opt.Resume {
-		in.ResumedFrom = r.st.Step
+		TrainableParams: r.trainable.count(), TotalParams: total, MaxSteps: r.sched.total, WarmupSteps: r.sched.warmup,
+		BatchesPerEpoch: r.batchesPerEpoch, Data: r.dataset.Stats, Started: r.started.UTC().Format(time.RFC3339)}
+	if r.options.Resume {
+		in.ResumedFrom = r.state.Step
 	}
 	return in
 }
@@ -72,13 +73,13 @@ func (in *runInfo) finish(r *run, status, out string) {
 	in.Status, in.Output = status, out
 	in.Finished = time.Now().UTC().Format(time.RFC3339)
 	m := &in.Metrics
-	m.Steps, m.Epoch, m.Loss, m.ElapsedS, m.Tokens = r.st.Step, r.st.Epoch, num(r.st.Loss), r.elapsed(), r.st.Tokens
-	m.BestValLoss, m.BestStep = r.st.BestValLoss, r.st.BestStep
-	if r.st.BestValLoss != nil {
-		m.BestValPPL = num(math.Exp(*r.st.BestValLoss))
+	m.Steps, m.Epoch, m.Loss, m.ElapsedS, m.Tokens = r.state.Step, r.state.Epoch, runspec.Num(r.state.Loss), r.elapsed(), r.state.Tokens
+	m.BestValLoss, m.BestStep = r.state.BestValLoss, r.state.BestStep
+	if r.state.BestValLoss != nil {
+		m.BestValPPL = runspec.Num(math.Exp(*r.state.BestValLoss))
 	}
 	if m.ElapsedS > 0 {
-		m.TokensPerS = num(float64(r.st.Tokens) / m.ElapsedS)
+		m.TokensPerS = runspec.Num(float64(r.state.Tokens) / m.ElapsedS)
 	}
 }
 

@@ -10,17 +10,20 @@ import (
 	"runtime"
 	"time"
 
+	"medqa/trainer/atomicfile"
 	"medqa/trainer/lora"
+	"medqa/trainer/modeldir"
 	"medqa/trainer/qwen2"
+	"medqa/trainer/runspec"
 	"medqa/trainer/torch"
 )
 
 // Options are the parts of a run that are not its configuration.
 type Options struct {
 	Resume   bool
-	Events   io.Writer   // JSON lines (the CLI passes stdout); nil: only events.jsonl
-	Progress io.Writer   // a human progress line (the CLI passes a terminal's stderr); nil: none
-	OnEvent  func(Event) // called after each event is written (tests, embedding)
+	Events   io.Writer           // JSON lines (the CLI passes stdout); nil: only events.jsonl
+	Progress io.Writer           // a human progress line (the CLI passes a terminal's stderr); nil: none
+	OnEvent  func(runspec.Event) // called after each event is written (tests, embedding)
 	// TokenizerDir is where the tokenizer came from ("" = the embedded Qwen2.5
 	// tokenizer); --full runs copy its files into the final model directory.
 	TokenizerDir string
@@ -48,34 +51,36 @@ const (
 
 // run is the state of one training run.
 type run struct {
-	cfg    Config
-	opt    Options
-	ds     *Dataset
-	m      *qwen2.Model
-	lc     lora.Config
-	tr     *trainables
-	optim  *optimizer
-	sched  schedule
-	ev     *emitter
-	dev    torch.Device
-	mixed  bool
-	st     trainerState
-	nb     int // batches per epoch
-	order  [][]int
-	orderE int // the epoch order holds
+	cfg        Config
+	options    Options
+	dataset    *Dataset
+	m          *qwen2.Model
+	loraConfig lora.Config // the adapters' (unused by --full)
+	trainable  *trainables // the tensors the optimizer updates
+	optim      *optimizer
+	sched      schedule
+	events     *emitter
+	dev        torch.Device
+	mixed      bool         // bf16 autocast over float32 masters
+	state      trainerState // what a checkpoint saves: step, epoch, data position, best loss, ...
 
-	started  time.Time
-	baseTime float64 // elapsed seconds of earlier processes (resume)
-	tokens0  int64   // tokens counted by earlier processes
-	steps0   int
-	info     runInfo
+	batchesPerEpoch int
+	batchOrder      [][]int // the batches of epoch batchOrderEpoch (example indices), in training order
+	batchOrderEpoch int     // -1 before the first batch
+
+	started time.Time // when this process took over the run
+	// What earlier processes of a resumed run did, to tell this process's speed from the run's.
+	priorElapsedS float64
+	priorTokens   int64
+	priorSteps    int
+	info          runInfo
 	// restarted: --resume found no checkpoint and the run starts over.
 	restarted bool
 }
 
 // Run trains per cfg on ds, writing everything into cfg.Out. Cancelling ctx
 // (SIGINT/SIGTERM in the CLI) finishes the current step, saves a checkpoint
-// and returns a Result with StatusInterrupted and no error.
+// and returns a Result with status runspec.StatusInterrupted and no error.
 func Run(ctx context.Context, cfg Config, ds *Dataset, opt Options) (res *Result, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -86,7 +91,7 @@ func Run(ctx context.Context, cfg Config, ds *Dataset, opt Options) (res *Result
 	if cfg.Threads > 0 {
 		torch.SetNumThreads(cfg.Threads)
 	}
-	r := &run{cfg: cfg, opt: opt, ds: ds, started: time.Now()}
+	r := &run{cfg: cfg, options: opt, dataset: ds, started: time.Now()}
 	defer func() {
 		if r.m != nil {
 			r.m.Close()
@@ -96,19 +101,19 @@ func Run(ctx context.Context, cfg Config, ds *Dataset, opt Options) (res *Result
 		}
 	}()
 	if err := r.setup(); err != nil {
-		ev := Event{Type: "error", Step: r.st.Step, Error: err.Error()}
-		if r.ev != nil {
-			r.ev.emit(ev)
-			r.ev.file.Close()
+		ev := runspec.Event{Type: runspec.EventError, Step: r.state.Step, Error: err.Error()}
+		if r.events != nil {
+			r.events.emit(ev)
+			r.events.file.Close()
 		} else { // no run directory to write to yet: stdout and the hook only
 			(&emitter{out: opt.Events, hook: opt.OnEvent}).emit(ev)
 		}
 		return nil, err
 	}
-	defer r.ev.file.Close()
+	defer r.events.file.Close()
 	res, err = r.guardedLoop(ctx)
 	if err != nil {
-		r.ev.emit(Event{Type: "error", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.elapsed(), Error: err.Error()})
+		r.events.emit(runspec.Event{Type: runspec.EventError, Step: r.state.Step, MaxSteps: r.sched.total, Epoch: r.state.Epoch, ElapsedS: r.elapsed(), Error: err.Error()})
 		r.info.finish(r, "failed", "")
 		r.info.write(cfg.Out)
 	}
@@ -128,20 +133,20 @@ func (r *run) setup() (err error) {
 	defer torch.Recover(&err)
 	c := r.cfg
 	var ckDir string
-	if r.opt.Resume {
+	if r.options.Resume {
 		// A run stopped before its first checkpoint has nothing to resume:
 		// it starts over, which is what a launcher re-queueing it wants.
 		if steps, err := checkpointSteps(c.Out); err != nil {
 			return err
 		} else if len(steps) == 0 {
-			r.opt.Resume, r.restarted = false, true
+			r.options.Resume, r.restarted = false, true
 		}
 	}
-	if r.opt.Resume {
-		if r.st, ckDir, err = latestCheckpoint(c.Out); err != nil {
+	if r.options.Resume {
+		if r.state, ckDir, err = latestCheckpoint(c.Out); err != nil {
 			return err
 		}
-		if d := r.st.Config.Differences(c); len(d) > 0 {
+		if d := r.state.Config.Differences(c); len(d) > 0 {
 			return fmt.Errorf("--resume: the run in %s was started with different settings (%v); resume with the original flags or use a new --out",
 				c.Out, d)
 		}
@@ -158,63 +163,58 @@ func (r *run) setup() (err error) {
 	if err := r.loadModel(ckDir); err != nil {
 		return err
 	}
-	if err := r.ds.checkVocab(r.m.Config.VocabSize); err != nil {
+	if err := r.dataset.checkVocab(r.m.Config.VocabSize); err != nil {
 		return err
 	}
-	r.optim = newOptimizer(r.tr, c)
+	r.optim = newOptimizer(r.trainable, c)
 
 	if c.Packing {
-		r.ds.Train = pack(r.ds.Train, c.MaxLength, c.Seed)
-		r.ds.Stats.EncodeSettings.Packed = len(r.ds.Train)
+		r.dataset.Train = pack(r.dataset.Train, c.MaxLength, c.Seed)
+		r.dataset.Stats.EncodeSettings.Packed = len(r.dataset.Train)
 	}
-	r.nb = (len(r.ds.Train) + c.BatchSize - 1) / c.BatchSize
+	r.batchesPerEpoch = (len(r.dataset.Train) + c.BatchSize - 1) / c.BatchSize
 	total := c.MaxSteps
 	if total == 0 {
-		total = int(math.Ceil(c.Epochs * float64(r.nb) / float64(c.GradAccum)))
+		total = int(math.Ceil(c.Epochs * float64(r.batchesPerEpoch) / float64(c.GradAccum)))
 	}
 	r.sched = newSchedule(c, total)
-	r.orderE = -1
+	r.batchOrderEpoch = -1
 
-	if r.opt.Resume {
-		if r.st.TrainExamples != len(r.ds.Train) || r.st.BatchesPerEpoch != r.nb || r.st.DataHash != r.ds.trainHash() {
+	if r.options.Resume {
+		if r.state.TrainExamples != len(r.dataset.Train) || r.state.BatchesPerEpoch != r.batchesPerEpoch || r.state.DataHash != r.dataset.trainHash() {
 			return fmt.Errorf("--resume: the training data changed since the checkpoint (%d sequences in %d batches, hash %s then; %d in %d, hash %s now)",
-				r.st.TrainExamples, r.st.BatchesPerEpoch, r.st.DataHash, len(r.ds.Train), r.nb, r.ds.trainHash())
+				r.state.TrainExamples, r.state.BatchesPerEpoch, r.state.DataHash, len(r.dataset.Train), r.batchesPerEpoch, r.dataset.trainHash())
 		}
-		if len(r.st.OptSteps) != len(r.tr.ps) {
-			return fmt.Errorf("corrupt checkpoint %s: optimizer state for %d tensors, the run trains %d", ckDir, len(r.st.OptSteps), len(r.tr.ps))
+		if len(r.state.OptSteps) != len(r.trainable.ps) {
+			return fmt.Errorf("corrupt checkpoint %s: optimizer state for %d tensors, the run trains %d", ckDir, len(r.state.OptSteps), len(r.trainable.ps))
 		}
-		if err := readOptimizer(ckDir, r.st, r.optim); err != nil {
+		if err := readOptimizer(ckDir, r.state, r.optim); err != nil {
 			return err
 		}
-		r.baseTime, r.tokens0, r.steps0 = r.st.ElapsedS, r.st.Tokens, r.st.Step
+		r.priorElapsedS, r.priorTokens, r.priorSteps = r.state.ElapsedS, r.state.Tokens, r.state.Step
 	} else {
-		r.st = trainerState{Format: stateFormat, TrainExamples: len(r.ds.Train), BatchesPerEpoch: r.nb, DataHash: r.ds.trainHash(), RNG: rngRule,
+		r.state = trainerState{Format: stateFormat, TrainExamples: len(r.dataset.Train), BatchesPerEpoch: r.batchesPerEpoch, DataHash: r.dataset.trainHash(), RNG: rngRule,
 			Weights: map[bool]string{false: "adapter", true: "model"}[c.Full], Config: c}
 	}
-	r.st.MaxSteps, r.st.WarmupSteps = total, r.sched.warmup
+	r.state.MaxSteps, r.state.WarmupSteps = total, r.sched.warmup
 
-	f, offset, err := openEvents(filepath.Join(c.Out, EventsFile), r.st.EventsBytes, !r.opt.Resume)
+	f, offset, err := openEvents(filepath.Join(c.Out, EventsFile), r.state.EventsBytes, !r.options.Resume)
 	if err != nil {
 		return err
 	}
-	r.ev = &emitter{out: r.opt.Events, file: f, offset: offset, progress: r.opt.Progress, hook: r.opt.OnEvent}
+	r.events = &emitter{out: r.options.Events, file: f, offset: offset, progress: r.options.Progress, hook: r.options.OnEvent}
 	r.info = newRunInfo(r)
 	return r.info.write(c.Out)
 }
 
+// resolveDevice reads --device ("" is auto).
 func resolveDevice(s string) (torch.Device, error) {
-	if s == "" || s == "auto" {
-		if torch.CUDADeviceCount() > 0 {
-			return torch.CUDA(0), nil
-		}
-		return torch.CPU, nil
+	if s == "" {
+		s = "auto"
 	}
 	d, err := torch.ParseDevice(s)
 	if err != nil {
 		return d, fmt.Errorf("--device: %v", err)
-	}
-	if d.IsCUDA() && int(d) >= torch.CUDADeviceCount() {
-		return d, fmt.Errorf("--device %s: libtorch sees %d CUDA devices", s, torch.CUDADeviceCount())
 	}
 	return d, nil
 }
@@ -247,7 +247,7 @@ func (r *run) loadModel(ckDir string) (err error) {
 			compute = torch.BFloat16
 			r.m.DType = compute // the forward pass builds masks and rotary tables in the compute dtype
 		}
-		r.tr, err = fullTrainables(r.m, r.mixed, compute)
+		r.trainable, err = fullTrainables(r.m, r.mixed, compute)
 		return err
 	default:
 		dt := torch.Float32
@@ -257,17 +257,17 @@ func (r *run) loadModel(ckDir string) (err error) {
 		if r.m, err = qwen2.Load(c.Model, dt, r.dev); err != nil {
 			return err
 		}
-		if r.lc, err = c.LoRA(); err != nil {
+		if r.loraConfig, err = c.LoRA(); err != nil {
 			return err
 		}
 		if ckDir != "" {
 			if _, err := lora.Load(filepath.Join(ckDir, "adapter"), r.m, torch.Float32); err != nil {
 				return fmt.Errorf("corrupt checkpoint: %v", err)
 			}
-		} else if err := lora.Attach(r.m, r.lc, c.Seed, torch.Float32); err != nil {
+		} else if err := lora.Attach(r.m, r.loraConfig, c.Seed, torch.Float32); err != nil {
 			return err
 		}
-		r.tr = loraTrainables(r.m, r.mixed)
+		r.trainable = loraTrainables(r.m, r.mixed)
 		return nil
 	}
 }
@@ -293,14 +293,14 @@ func newFromScratch(mc qwen2.Config, seed uint64, dev torch.Device) (*qwen2.Mode
 	return m, nil
 }
 
-func (r *run) elapsed() float64 { return r.baseTime + time.Since(r.started).Seconds() }
+func (r *run) elapsed() float64 { return r.priorElapsedS + time.Since(r.started).Seconds() }
 
 // saveWeights writes the trained tensors into dir: the adapter (PEFT layout)
 // or, for --full, the float32 model (config.json + model.safetensors).
 func (r *run) saveWeights(dir string) error {
-	r.tr.unbind()
+	r.trainable.unbind()
 	if !r.cfg.Full {
-		return lora.Save(dir, r.m, r.lc)
+		return lora.Save(dir, r.m, r.loraConfig)
 	}
 	dt := r.m.DType
 	r.m.DType = torch.Float32 // the masters are float32 whatever the compute dtype
@@ -312,11 +312,11 @@ func (r *run) saveWeights(dir string) error {
 func (r *run) publish(name string) (string, error) {
 	dst := filepath.Join(r.cfg.Out, name)
 	if r.cfg.Full {
-		r.tr.unbind()
+		r.trainable.unbind()
 		dt := r.m.DType
 		r.m.DType = torch.Float32
 		defer func() { r.m.DType = dt }()
-		return dst, WriteModelDir(dst, r.m, r.cfg.Model, r.opt.TokenizerDir)
+		return dst, modeldir.Write(dst, r.m, r.cfg.Model, r.options.TokenizerDir)
 	}
 	tmp, err := os.MkdirTemp(r.cfg.Out, "."+name+".tmp-")
 	if err != nil {
@@ -326,20 +326,20 @@ func (r *run) publish(name string) (string, error) {
 		os.RemoveAll(tmp)
 		return "", err
 	}
-	return dst, replaceDir(tmp, dst)
+	return dst, atomicfile.PublishDir(tmp, dst)
 }
 
 func (r *run) checkpoint() error {
-	r.st.ElapsedS = r.elapsed()
-	r.st.LR = r.sched.lr(max(0, r.st.Step-1))
+	r.state.ElapsedS = r.elapsed()
+	r.state.LR = r.sched.lr(max(0, r.state.Step-1))
 	// The event comes first so that the recorded offset includes it.
-	path := filepath.Join(r.cfg.Out, checkpointsDir, fmt.Sprintf("step-%d", r.st.Step))
-	ev := Event{Type: "checkpoint", Step: r.st.Step, MaxSteps: r.sched.total, Epoch: r.st.Epoch, ElapsedS: r.st.ElapsedS, Path: path}
-	line, ev := r.ev.encode(ev)
-	r.st.EventsBytes = r.ev.offset + int64(len(line))
-	if _, err := writeCheckpoint(r.cfg.Out, r.st, r.optim, r.saveWeights); err != nil {
-		return fmt.Errorf("checkpoint at step %d: %v", r.st.Step, err)
+	path := filepath.Join(r.cfg.Out, checkpointsDir, fmt.Sprintf("step-%d", r.state.Step))
+	ev := runspec.Event{Type: runspec.EventCheckpoint, Step: r.state.Step, MaxSteps: r.sched.total, Epoch: r.state.Epoch, ElapsedS: r.state.ElapsedS, Path: path}
+	line, ev := r.events.encode(ev)
+	r.state.EventsBytes = r.events.offset + int64(len(line))
+	if _, err := writeCheckpoint(r.cfg.Out, r.state, r.optim, r.saveWeights); err != nil {
+		return fmt.Errorf("checkpoint at step %d: %v", r.state.Step, err)
 	}
-	r.ev.write(line, ev)
-	return prune(r.cfg.Out, r.cfg.KeepCheckpoints, r.st.BestStep)
+	r.events.write(line, ev)
+	return prune(r.cfg.Out, r.cfg.KeepCheckpoints, r.state.BestStep)
 }

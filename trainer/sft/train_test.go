@@ -11,6 +11,7 @@ import (
 
 	"medqa/trainer/lora"
 	"medqa/trainer/qwen2"
+	"medqa/trainer/runspec"
 	"medqa/trainer/torch"
 )
 
@@ -43,7 +44,7 @@ func TestLoRALossFalls(t *testing.T) {
 	if got := *evals[2].ValPPL; math.Abs(got-math.Exp(*evals[2].ValLoss)) > 1e-9 {
 		t.Errorf("val_ppl %g is not exp(val_loss)", got)
 	}
-	if res.Status != StatusCompleted || res.Output != filepath.Join(c.Out, "adapter") {
+	if res.Status != runspec.StatusCompleted || res.Output != filepath.Join(c.Out, "adapter") {
 		t.Errorf("result %+v", res)
 	}
 	// The published adapter is the trained one: reloaded onto the base model,
@@ -152,7 +153,7 @@ func TestResumeIsExact(t *testing.T) {
 			c2.Out = filepath.Join(t.TempDir(), "run")
 			ctx, cancel := context.WithCancel(context.Background())
 			rec := &recorder{}
-			res, err := Run(ctx, c2, ds(), Options{OnEvent: func(ev Event) {
+			res, err := Run(ctx, c2, ds(), Options{OnEvent: func(ev runspec.Event) {
 				rec.hook(ev)
 				if ev.Type == "step" && ev.Step == tc.stopAfter {
 					cancel()
@@ -161,7 +162,7 @@ func TestResumeIsExact(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Status != StatusInterrupted || res.Steps != tc.stopAfter {
+			if res.Status != runspec.StatusInterrupted || res.Steps != tc.stopAfter {
 				t.Fatalf("interrupted run: %+v", res)
 			}
 			if _, err := os.Stat(filepath.Join(c2.Out, "checkpoints", "step-6")); err != nil {
@@ -256,7 +257,7 @@ func TestEpochsAndEarlyStopping(t *testing.T) {
 	c.LR, c.WarmupRatio, c.MaxGradNorm, c.EvalEvery, c.Patience, c.MaxSteps = 3, 0, 0, 1, 2, 50
 	res, rec = train(t, context.Background(), c, NewDataset(toyTask(16, 1), toyTask(8, 2)), false)
 	evals := rec.of("eval")
-	if res.Status != StatusEarlyStopped || res.Steps >= 50 {
+	if res.Status != runspec.StatusEarlyStopped || res.Steps >= 50 {
 		t.Fatalf("status %s after %d steps (evals %d)", res.Status, res.Steps, len(evals))
 	}
 	last := evals[len(evals)-3:]

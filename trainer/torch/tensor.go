@@ -87,20 +87,34 @@ func (d Device) String() string {
 	return "cuda:" + strconv.Itoa(int(d))
 }
 
-// ParseDevice accepts "cpu", "cuda" and "cuda:N".
+// ParseDevice accepts "cpu", "cuda", "cuda:N" and "auto" (the first CUDA device when
+// libtorch sees one, else the CPU), and refuses a CUDA device this libtorch cannot see, so
+// that a wrong --device fails at once with a reason rather than at the first tensor.
 func ParseDevice(s string) (Device, error) {
+	d := CPU
 	switch {
+	case s == "auto":
+		if CUDADeviceCount() > 0 {
+			return CUDA(0), nil
+		}
+		return CPU, nil
 	case s == "cpu":
 		return CPU, nil
 	case s == "cuda":
-		return CUDA(0), nil
+		d = CUDA(0)
 	case strings.HasPrefix(s, "cuda:"):
 		n, err := strconv.Atoi(s[5:])
-		if err == nil && n >= 0 {
-			return CUDA(n), nil
+		if err != nil || n < 0 {
+			return CPU, fmt.Errorf("unknown device %q (want cpu, cuda, cuda:N or auto)", s)
 		}
+		d = CUDA(n)
+	default:
+		return CPU, fmt.Errorf("unknown device %q (want cpu, cuda, cuda:N or auto)", s)
 	}
-	return CPU, fmt.Errorf("unknown device %q (want cpu, cuda or cuda:N)", s)
+	if n := CUDADeviceCount(); int(d) >= n {
+		return CPU, fmt.Errorf("no CUDA device %s: libtorch sees %d (a CUDA build needs LIBTORCH=<path to a CUDA libtorch>)", d, n)
+	}
+	return d, nil
 }
 
 // Tensor is an owned libtorch tensor handle.

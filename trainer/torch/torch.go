@@ -1,18 +1,3 @@
-// Package torch is medqa's thin binding to libtorch (ATen) through a small C++ shim.
-//
-// Lifetime: every *Tensor owns a libtorch handle. Free it with Close, or create it
-// in a Scope (every op takes one as its first argument; nil means the caller owns
-// the result) and Close the scope. A cleanup frees forgotten tensors when the Go
-// garbage collector finds them, but that is a safety net, not a plan.
-//
-// Errors: libtorch errors come back from the shim as strings and become *Error.
-// Ops panic with *Error so model code reads like math; API boundaries convert the
-// panic into an ordinary error with `defer torch.Recover(&err)`.
-//
-// Threads: grad mode and OpenMP thread teams belong to the OS thread, so the
-// goroutine that drives torch should call runtime.LockOSThread (NoGrad does so
-// for its duration). OMP_WAIT_POLICY=passive must be in the environment before the
-// process starts (see ReexecWithOMPPassive).
 package torch
 
 /*

@@ -1,4 +1,3 @@
-// Package chat renders conversations with the Qwen2.5 chat templates.
 package chat
 
 // Message is one turn of a conversation, as in Hugging Face chat templates.

@@ -1,12 +1,3 @@
-// Package metrics computes the evaluation scores of medqa exactly as the
-// Python stack the published numbers come from: ROUGE as rouge_score 0.1.2
-// (with NLTK 3.8's Porter stemmer), BLEU as Hugging Face evaluate's bleu
-// (tensorflow/nmt compute_bleu), sacreBLEU 2.x corpus and sentence BLEU,
-// SQuAD v1.1 F1 and exact match, and perplexity. It is pure Go so that the
-// server and the browser (GOOS=js GOARCH=wasm) share it.
-//
-// Score scores one prediction; Corpus aggregates a corpus the way evaluate
-// does. Their JSON fields and units are those of the reference vectors.
 package metrics
 
 import (

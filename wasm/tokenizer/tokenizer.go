@@ -1,11 +1,3 @@
-// Package tokenizer is a byte-level BPE tokenizer for Hugging Face
-// tokenizer.json files of the Qwen2 family, written in pure Go so that the
-// server and the browser (GOOS=js) share one implementation. It produces the
-// same ids as Hugging Face tokenizers and transformers.js.
-//
-// Encoding runs the Hugging Face pipeline: added tokens are cut out of the
-// raw text first; the rest is NFC-normalized, split into pre-tokens by the
-// Qwen2 pattern, mapped to bytes and merged by BPE rank.
 package tokenizer
 
 import (

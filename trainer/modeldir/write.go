@@ -1,4 +1,4 @@
-package sft
+package modeldir
 
 import (
 	"compress/gzip"
@@ -20,14 +20,14 @@ import (
 var TokenizerFiles = []string{"tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
 	"special_tokens_map.json", "added_tokens.json"}
 
-// WriteModelDir publishes m as a Hugging Face model directory at dst
-// (config.json, model.safetensors, generation_config.json, tokenizer files),
-// atomically: it is built beside dst and renamed into place. generation_config.json
-// and the tokenizer files are copied from base when it has them; otherwise
+// Write publishes m as a Hugging Face model directory at dst (config.json,
+// model.safetensors, generation_config.json, tokenizer files), atomically: it
+// is built beside dst and renamed into place. generation_config.json and the
+// tokenizer files are copied from base when it has them; otherwise
 // generation_config.json is derived from the config and the tokenizer files
 // come from tokDir, or from the embedded Qwen2.5 tokenizer when tokDir is "".
 // Training (--full) and merge both end here.
-func WriteModelDir(dst string, m *qwen2.Model, base, tokDir string) (err error) {
+func Write(dst string, m *qwen2.Model, base, tokDir string) (err error) {
 	defer torch.Recover(&err)
 	tmp, err := atomicfile.TempDir(dst)
 	if err != nil {
@@ -72,7 +72,7 @@ func WriteModelDir(dst string, m *qwen2.Model, base, tokDir string) (err error) 
 			return err
 		}
 	}
-	return replaceDir(tmp, dst)
+	return atomicfile.PublishDir(tmp, dst)
 }
 
 func copyIfPresent(src, dst string) error {

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# all.sh [NAME...]: every benchmark whose figures docs/benchmarks.md quotes, each run through
+# record.sh into docs/bench/raw/NAME.txt. `make bench` runs them all (about half an hour on an
+# idle 2-core machine); `make bench BENCH="tokenizer-go metrics-go"` runs some. Run it on an
+# idle machine: the header of each raw file records the load, and figures taken under load
+# are not comparable.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+rec=docs/bench/record.sh
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+
+# The PyTorch peer and the MedQuAD CSV some benchmarks read live in shared/ beside the
+# repository root or one of its ancestors (as files.Shared finds it); SHARED overrides.
+shared=${SHARED:-}
+if [ -z "$shared" ]; then
+	for d in "$root" $(p=$root; while [ "$p" != / ]; do p=$(dirname "$p"); echo "$p"; done); do
+		if [ -d "$(dirname "$d")/shared" ]; then shared=$(dirname "$d")/shared; break; fi
+	done
+fi
+export SHARED=$shared
+
+# name | command (run from the repository root by record.sh)
+benches=(
+	"tokenizer-go|go test -run ^\$ -bench . -benchtime 5x ./wasm/tokenizer"
+	"tokenizer-vs-transformersjs|wasm/tokenizer/bench/bench.sh"
+	"metrics-go|go test -run ^\$ -bench . -benchtime 3x ./wasm/metrics"
+	"metrics-nltk-stem|python3 wasm/metrics/testdata/nltk_stem_bench.py $shared/data/medquad/medquad_qa.csv"
+	"data-go|go test -run ^\$ -bench . -benchtime 3x ./trainer/data"
+	"qwen2-vs-pytorch|trainer/qwen2/bench/bench.sh"
+	"qwen2-decode|go test -run ^\$ -bench BenchmarkDecode\$ -benchtime 3x -count 2 ./trainer/qwen2"
+	"lora-step|nice go test -run ^\$ -bench LoRAStep\$ -benchtime 1x ./trainer/sft"
+	"train-step|nice go test -run ^\$ -bench TrainStep -benchtime 3x ./trainer/defaultmodel"
+	"train-tiny|docs/bench/train_tiny.sh"
+	"quant-go|go test -run ^\$ -bench . ./trainer/quant"
+	"gguf-go|go test -run ^\$ -bench . ./trainer/gguf"
+	"eval-default|docs/bench/eval_default.sh"
+	"serve-fake|go test -run ^\$ -bench Streams -benchtime 2s -count 3 ./backend/server"
+	"serve-real|go test -run ^\$ -bench RealModelStreams -benchtime 3x ./backend"
+	"serve-default|docs/bench/serve_default.sh"
+	"wasm-ready|go test -count 1 -run BrowserWasmReady -v ./web"
+	"sizes|docs/bench/sizes.sh"
+)
+
+known=" ${benches[*]%%|*} "
+for n in "$@"; do
+	[[ $known == *" $n "* ]] || { echo "bench: unknown benchmark \"$n\" (known:$known)" >&2; exit 2; }
+done
+want=" $* "
+failed=()
+set -f # the commands hold patterns such as ^$ that must reach go test as they are
+for b in "${benches[@]}"; do
+	name=${b%%|*}
+	cmd=${b#*|}
+	if [ $# -gt 0 ] && [[ $want != *" $name "* ]]; then continue; fi
+	echo "== $name: $cmd"
+	# Word splitting of cmd is intended: the commands above hold no quoted spaces.
+	# shellcheck disable=SC2086
+	$rec "$name" -- $cmd || failed+=("$name")
+done
+if [ ${#failed[@]} -gt 0 ]; then
+	echo "bench: failed: ${failed[*]} (see docs/bench/raw/NAME.failed.txt)" >&2
+	exit 1
+fi
