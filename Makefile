@@ -12,13 +12,17 @@ APT_RUN  := libtorch-dev libopenblas0
 APT_TEST := $(APT_RUN) chromium nodejs python3-torch
 APT_BENCH := $(APT_RUN) python3-torch python3-nltk nodejs
 
-# LIBTORCH=/path/to/libtorch (e.g. a PyTorch install's torch/ folder, holding include/ and lib/) builds
-# against that libtorch instead of Debian's; a CUDA build links libtorch_cuda so `cuda` devices work.
-ifneq ($(LIBTORCH),)
-export CGO_CXXFLAGS := -I$(LIBTORCH)/include -I$(LIBTORCH)/include/torch/csrc/api/include
-export CGO_LDFLAGS := -L$(LIBTORCH)/lib -Wl,-rpath,$(LIBTORCH)/lib -Wl,--no-as-needed $(if $(wildcard $(LIBTORCH)/lib/libtorch_cuda.so),-ltorch_cuda) -Wl,--as-needed
-export LD_LIBRARY_PATH := $(LIBTORCH)/lib:$(LD_LIBRARY_PATH)
-endif
+# The libtorch shim (trainer/torch/shim) is a shared library that the Go binaries load at run time, so Go
+# never compiles or links against libtorch. It is rebuilt when its sources change, against Debian's
+# libtorch, or against LIBTORCH=/path/to/libtorch (e.g. a pip torch's folder, holding include/ and lib/).
+SHIM := bin/libmedqa_torch.so
+SHIM_SRC := $(wildcard trainer/torch/shim/*.cc trainer/torch/shim/*.h trainer/torch/shim/*.def) trainer/torch/shim/build.sh
+$(SHIM): $(SHIM_SRC) bin/.shim-libtorch
+	trainer/torch/shim/build.sh -o $@ --torch $(or $(LIBTORCH),system)
+# Rewritten only when LIBTORCH changes, so that switching libtorch rebuilds the shim.
+bin/.shim-libtorch: FORCE
+	@mkdir -p bin && echo '$(LIBTORCH)' | cmp -s - $@ || echo '$(LIBTORCH)' > $@
+FORCE:
 
 # apt_install installs the listed Debian packages that are missing, and nothing else.
 define apt_install
@@ -29,12 +33,13 @@ define apt_install
 	fi
 endef
 
-.PHONY: help deps-run deps-test deps-bench run test bench data templ wasm worker gpu-check trainer screenshots default-model
+.PHONY: help deps-run deps-test deps-bench run test bench data templ wasm worker gpu-bundle trainer shim screenshots default-model
 help:
 	@echo "make run    install what is missing, then run medqa"
 	@echo "make test   install what is missing, then run every test"
 	@echo "make bench  run the benchmarks (with their reference peers)"
-	@echo "make gpu-check LIBTORCH=/path  parity tests + speed on an NVIDIA GPU (bf16)"
+	@echo "make gpu-bundle  build/gpu-bundle/: binaries + run.sh that checks medqa on a GPU machine without Go"
+	@echo "make shim   the libtorch shim bin/libmedqa_torch.so (LIBTORCH=/path builds it against another libtorch)"
 	@echo "make default-model  retrain the embedded default model into assets/model (~1-2 h on 2 cores; resumable)"
 
 deps-run:
@@ -58,11 +63,13 @@ DATA ?= data
 run: deps-run wasm trainer
 	$(GO) run ./backend --addr $(ADDR) --data $(DATA)
 
-trainer:
+trainer: shim
 	$(GO) build -o bin/trainer ./trainer
 
+shim: deps-run $(SHIM)
+
 # Refresh the committed screenshots (README) from the browser tests.
-screenshots: wasm
+screenshots: wasm shim
 	MEDQA_ARTIFACTS=$(CURDIR)/web/screenshots $(GO) test -count=1 ./web -run Browser
 	MEDQA_ARTIFACTS=$(CURDIR)/web/screenshots $(GO) test -count=1 ./backend -run 'E2E|RealTrainingPipeline'
 
@@ -71,22 +78,16 @@ screenshots: wasm
 data:
 	$(GO) run ./trainer data --input files/medquad_qa.csv.gz --out data/splits
 
-test: deps-test wasm
+test: deps-test wasm shim
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 25m ./...
 
 # The Go benchmarks of every package, then the qwen2 decode/prefill benchmark beside the PyTorch-eager
 # peer (../shared/bench/torch_reference.py) with the ratio. bench.sh runs trainer/qwen2's own benchmarks:
 # each builds a 2 GB Qwen2.5-0.5B-shaped model, so they are left out of the first line.
-bench: deps-bench
+bench: deps-bench shim
 	$(GO) test -run '^$$' -bench . -benchtime 1x $$($(GO) list ./... | grep -v /trainer/qwen2$$)
 	trainer/qwen2/bench/bench.sh
-
-# By hand, on a machine with an NVIDIA GPU: `make gpu-check LIBTORCH=/path/to/cuda/libtorch` (cxx11 ABI).
-# Runs the qwen2 parity tests on cuda in bf16 (tolerance 3e-2) and prints decode/prefill tokens/s.
-gpu-check:
-	@[ -n "$(LIBTORCH)" ] || { echo "gpu-check: set LIBTORCH=/path/to/a CUDA libtorch (cxx11 ABI)"; exit 2; }
-	trainer/qwen2/gpucheck/gpucheck.sh
 
 TEMPL := github.com/a-h/templ/cmd/templ@v0.3.1100
 
@@ -121,5 +122,5 @@ worker: wasm web/worker/node_modules/.bin/wrangler
 # Train the embedded default model from scratch: splits -> trimmed tokenizer -> trainer train --full
 # -> greedy eval on the test split -> int8 -> assets/model. Resumable, background-friendly:
 #   nohup setsid make default-model > runs/default-model.log 2>&1 &
-default-model: deps-run
+default-model: deps-run shim
 	trainer/defaultmodel/recipe.sh

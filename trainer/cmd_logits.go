@@ -20,7 +20,6 @@ func init() {
 
 // runLogits prints {"logits": [[...], ...]}: one row of V logits per position.
 func runLogits(args []string) (err error) {
-	torch.ReexecWithOMPPassive()
 	fs := flag.NewFlagSet("logits", flag.ContinueOnError)
 	model := fs.String("model", "", "Hugging Face model directory (config.json + *.safetensors)")
 	idList := fs.String("ids", "", "comma-separated token ids, e.g. 0,7,2,9")
@@ -91,7 +90,7 @@ func parseRuntime(dtype, device string) (torch.DType, torch.Device, error) {
 		return 0, 0, fmt.Errorf("--device: %w", err)
 	}
 	if dev.IsCUDA() && torch.CUDADeviceCount() <= int(dev) {
-		return 0, 0, fmt.Errorf("--device %s: libtorch sees %d CUDA devices (a CUDA build needs LIBTORCH=<path to a CUDA libtorch>)", device, torch.CUDADeviceCount())
+		return 0, 0, fmt.Errorf("--device %s: libtorch sees %d CUDA devices (build the shim against a CUDA libtorch: make shim LIBTORCH=<path>)", device, torch.CUDADeviceCount())
 	}
 	return dt, dev, nil
 }

@@ -2,7 +2,7 @@ package torch
 
 /*
 #include <stdlib.h>
-#include "shim.h"
+#include "shim/shim.h"
 */
 import "C"
 

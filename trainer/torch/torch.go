@@ -1,4 +1,6 @@
-// Package torch is medqa's thin binding to libtorch (ATen) through a small C++ shim.
+// Package torch is medqa's thin binding to libtorch (ATen) through a small C++ shim, a shared library
+// (libmedqa_torch.so, sources in shim/) loaded at run time, so that Go builds without libtorch and one
+// binary runs against whichever libtorch the shim was built for (see load.go).
 //
 // Lifetime: every *Tensor owns a libtorch handle. Free it with Close, or create it
 // in a Scope (every op takes one as its first argument; nil means the caller owns
@@ -11,26 +13,20 @@
 //
 // Threads: grad mode and OpenMP thread teams belong to the OS thread, so the
 // goroutine that drives torch should call runtime.LockOSThread (NoGrad does so
-// for its duration). OMP_WAIT_POLICY=passive must be in the environment before the
-// process starts (see ReexecWithOMPPassive).
+// for its duration). Loading sets OMP_WAIT_POLICY=passive unless it is set.
 package torch
 
 /*
-#cgo CXXFLAGS: -std=c++17 -D_GLIBCXX_USE_CXX11_ABI=1 -O2 -I/usr/include/torch/csrc/api/include -Wno-deprecated-declarations
-#cgo LDFLAGS: -ltorch -ltorch_cpu -lc10
 #include <stdlib.h>
-#include "shim.h"
+#include "shim/shim.h"
 */
 import "C"
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"runtime"
 	"strings"
-	"syscall"
-	"testing"
 	"unsafe"
 )
 
@@ -74,10 +70,6 @@ func Do(fn func()) (err error) {
 	defer Recover(&err)
 	fn()
 	return nil
-}
-
-func init() {
-	SetNumThreads(runtime.NumCPU())
 }
 
 // SetNumThreads sets libtorch's intra-op thread count for every OS thread that
@@ -156,23 +148,6 @@ func NoGrad(fn func()) {
 	prev := SetGradEnabled(false)
 	defer SetGradEnabled(prev)
 	fn()
-}
-
-// ReexecWithOMPPassive re-executes the running binary with OMP_WAIT_POLICY=passive
-// when it is unset: libgomp reads it once at load, and busy-waiting OpenMP workers
-// cost 1.5–2x on small machines. Call it first thing in main or a CLI verb; it
-// returns only when no re-exec was needed (or possible).
-func ReexecWithOMPPassive() {
-	if _, ok := os.LookupEnv("OMP_WAIT_POLICY"); ok || testing.Testing() {
-		return
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return
-	}
-	env := append(os.Environ(), "OMP_WAIT_POLICY=passive")
-	err = syscall.Exec(exe, os.Args, env)
-	fmt.Fprintf(os.Stderr, "torch: re-exec with OMP_WAIT_POLICY=passive failed: %v\n", err)
 }
 
 func cbool(b bool) C.int {
