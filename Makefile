@@ -33,7 +33,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: help deps-run deps-test deps-bench run test bench data templ wasm worker gpu-bundle trainer shim screenshots default-model
+.PHONY: help deps-run deps-test deps-bench run test bench data templ wasm worker gpu-bundle gpu-bundle-check trainer shim screenshots default-model
 help:
 	@echo "make run    install what is missing, then run medqa"
 	@echo "make test   install what is missing, then run every test"
@@ -81,6 +81,7 @@ data:
 test: deps-test wasm shim
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 25m ./...
+	$(MAKE) --no-print-directory gpu-bundle-check
 
 # The Go benchmarks of every package, then the qwen2 decode/prefill benchmark beside the PyTorch-eager
 # peer (../shared/bench/torch_reference.py) with the ratio. bench.sh runs trainer/qwen2's own benchmarks:
@@ -88,6 +89,17 @@ test: deps-test wasm shim
 bench: deps-bench shim
 	$(GO) test -run '^$$' -bench . -benchtime 1x $$($(GO) list ./... | grep -v /trainer/qwen2$$)
 	trainer/qwen2/bench/bench.sh
+
+# build/gpu-bundle/ (at most 60 MiB, checked): the Go binaries (trainer, whose gpucheck verb runs the
+# checks, and backend), the shim's sources and build script, the reference scripts and tiny-qwen2.
+# Its run.sh checks medqa on a GPU machine that has PyTorch and a C++ compiler but no Go
+# (trainer/gpucheck/DOC-gpu.md).
+gpu-bundle:
+	trainer/gpucheck/bundle.sh build/gpu-bundle
+
+# The bundle on this machine's CPU, from a copy outside the repository (part of make test).
+gpu-bundle-check: deps-test gpu-bundle
+	trainer/gpucheck/selftest.sh build/gpu-bundle
 
 TEMPL := github.com/a-h/templ/cmd/templ@v0.3.1100
 
