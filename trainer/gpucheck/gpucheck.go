@@ -63,6 +63,7 @@ type Check struct {
 // the report lists them.
 var Checks = []Check{
 	{"parity", "logits vs transformers (else tiny-qwen2's reference logits and the PyTorch peer), f32 and bf16", 75 * time.Second, parity},
+	{"lora", "LoRA training tokens/s (Qwen2.5-0.5B shape, rank 16 all-linear) vs transformers + PEFT", 90 * time.Second, loraCheck},
 }
 
 // Find returns the check named name.
