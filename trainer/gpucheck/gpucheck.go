@@ -64,6 +64,7 @@ type Check struct {
 var Checks = []Check{
 	{"parity", "logits vs transformers (else tiny-qwen2's reference logits and the PyTorch peer), f32 and bf16", 75 * time.Second, parity},
 	{"lora", "LoRA training tokens/s (Qwen2.5-0.5B shape, rank 16 all-linear) vs transformers + PEFT", 90 * time.Second, loraCheck},
+	{"peft", "PEFT loads medqa's adapter and medqa loads PEFT's, with the same logits", 45 * time.Second, peftCheck},
 }
 
 // Find returns the check named name.
