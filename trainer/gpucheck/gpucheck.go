@@ -65,6 +65,7 @@ var Checks = []Check{
 	{"parity", "logits vs transformers (else tiny-qwen2's reference logits and the PyTorch peer), f32 and bf16", 75 * time.Second, parity},
 	{"lora", "LoRA training tokens/s (Qwen2.5-0.5B shape, rank 16 all-linear) vs transformers + PEFT", 90 * time.Second, loraCheck},
 	{"peft", "PEFT loads medqa's adapter and medqa loads PEFT's, with the same logits", 45 * time.Second, peftCheck},
+	{"decode", "greedy decode tokens/s, one stream and eight", 45 * time.Second, decode},
 }
 
 // Find returns the check named name.
