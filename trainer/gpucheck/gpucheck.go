@@ -66,6 +66,7 @@ var Checks = []Check{
 	{"lora", "LoRA training tokens/s (Qwen2.5-0.5B shape, rank 16 all-linear) vs transformers + PEFT", 90 * time.Second, loraCheck},
 	{"peft", "PEFT loads medqa's adapter and medqa loads PEFT's, with the same logits", 45 * time.Second, peftCheck},
 	{"decode", "greedy decode tokens/s, one stream and eight", 45 * time.Second, decode},
+	{"server", "the backend answers a websocket ask with streamed tokens", 30 * time.Second, server},
 }
 
 // Find returns the check named name.
