@@ -67,6 +67,7 @@ var Checks = []Check{
 	{"peft", "PEFT loads medqa's adapter and medqa loads PEFT's, with the same logits", 45 * time.Second, peftCheck},
 	{"decode", "greedy decode tokens/s, one stream and eight", 45 * time.Second, decode},
 	{"server", "the backend answers a websocket ask with streamed tokens", 30 * time.Second, server},
+	{"quantized", "int8 and int4 models generate on the device", 75 * time.Second, quantized},
 }
 
 // Find returns the check named name.

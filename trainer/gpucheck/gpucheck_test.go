@@ -3,6 +3,9 @@ package gpucheck
 import (
 	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -49,5 +52,54 @@ func TestObjOrder(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(`[1]`), &back); err == nil {
 		t.Fatal("an array read as an object")
+	}
+}
+
+// A check without a result is a failure whose reason says what happened: killed at its time limit,
+// exited, or never started because the shim did not build. Every check has a key.
+func TestReportExplainsMissingResults(t *testing.T) {
+	work := t.TempDir()
+	write := func(name, s string) {
+		if err := os.WriteFile(filepath.Join(work, name), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("parity.json", `{"ok":true,"x":1}`)
+	write("lora.rc", "124\n")
+	write("lora.limit", "90\n")
+	write("lora.log", "step 1\nstep 2\n")
+	write("peft.json", `{"ok":null,"reason":"no peft"}`)
+	write("decode.rc", "2\n")
+	write("decode.log", "medqa: tt_from_data called without the libtorch shim")
+	write("server.json", `not json`)
+	write(shimErrFile, "no C++ compiler")
+	raw, err := json.Marshal(Report(work))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]struct {
+		OK     *bool
+		Reason string
+	}
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(raw), `{"parity":{"ok":true,"x":1},"lora":`) {
+		t.Fatalf("report: %s", raw)
+	}
+	for name, want := range map[string]string{
+		"lora":      "timed out after 90s; last output: step 1\nstep 2",
+		"decode":    "exited with status 2 and no result; last output: medqa: tt_from_data called without the libtorch shim",
+		"server":    "is not a result object: not json",
+		"quantized": "not run: the libtorch shim did not build: no C++ compiler",
+		"peft":      "no peft",
+	} {
+		r := got[name]
+		if !strings.Contains(r.Reason, want) || (name != "peft") != (r.OK != nil && !*r.OK) {
+			t.Errorf("%s: ok %v, reason %q; want a failure saying %q", name, r.OK, r.Reason, want)
+		}
+	}
+	if len(got) != len(Checks) {
+		t.Errorf("%d keys, want one per check (%d)", len(got), len(Checks))
 	}
 }
