@@ -79,6 +79,8 @@ if build_shim; then
 			echo '{"ok":null,"reason":"left out by MEDQA_GPUCHECK_ONLY"}' >"$work/$c.json"
 			continue
 		fi
+		# A CPU run is a smoke test, often on a small shared machine: give it twice the time.
+		[ "$device" = cpu ] && l=$((l * 2))
 		echo "$l" >"$work/$c.limit"
 		t0=$SECONDS
 		timeout -k 5 "$l" "$here/bin/trainer" gpucheck --device "$device" --work "$work" --bundle "$here" \
