@@ -45,7 +45,7 @@ build_shim() {
 		for c in c++ g++ clang++; do command -v $c >/dev/null 2>&1 && { cxx=$c; break; }; done
 	fi
 	if [ -z "$cxx" ] || ! command -v "$cxx" >/dev/null 2>&1; then
-		echo "no C++ compiler (looked for \$CXX, c++, g++, clang++); install g++" >"$work/shim.err"
+		echo "no C++ compiler (looked for \$CXX${CXX:+=$CXX}, c++, g++, clang++); install g++" >"$work/shim.err"
 		return 1
 	fi
 	local torch_arg
