@@ -12,13 +12,17 @@ APT_RUN  := libtorch-dev libopenblas0
 APT_TEST := $(APT_RUN) chromium nodejs python3-torch
 APT_BENCH := $(APT_RUN) python3-torch python3-nltk nodejs chromium curl
 
-# LIBTORCH=/path/to/libtorch (e.g. a PyTorch install's torch/ folder, holding include/ and lib/) builds
-# against that libtorch instead of Debian's; a CUDA build links libtorch_cuda so `cuda` devices work.
-ifneq ($(LIBTORCH),)
-export CGO_CXXFLAGS := -I$(LIBTORCH)/include -I$(LIBTORCH)/include/torch/csrc/api/include
-export CGO_LDFLAGS := -L$(LIBTORCH)/lib -Wl,-rpath,$(LIBTORCH)/lib -Wl,--no-as-needed $(if $(wildcard $(LIBTORCH)/lib/libtorch_cuda.so),-ltorch_cuda) -Wl,--as-needed
-export LD_LIBRARY_PATH := $(LIBTORCH)/lib:$(LD_LIBRARY_PATH)
-endif
+# The libtorch shim (trainer/torch/shim) is a shared library that the Go binaries load at run time, so Go
+# never compiles or links against libtorch. It is rebuilt when its sources change, against Debian's
+# libtorch, or against LIBTORCH=/path/to/libtorch (e.g. a pip torch's folder, holding include/ and lib/).
+SHIM := bin/libmedqa_torch.so
+SHIM_SRC := $(wildcard trainer/torch/shim/*.cc trainer/torch/shim/*.h trainer/torch/shim/*.def) trainer/torch/shim/build.sh
+$(SHIM): $(SHIM_SRC) bin/.shim-libtorch
+	trainer/torch/shim/build.sh -o $@ --torch $(or $(LIBTORCH),system)
+# Rewritten only when LIBTORCH changes, so that switching libtorch rebuilds the shim.
+bin/.shim-libtorch: FORCE
+	@mkdir -p bin && echo '$(LIBTORCH)' | cmp -s - $@ || echo '$(LIBTORCH)' > $@
+FORCE:
 
 # apt_install installs the listed Debian packages that are missing, and nothing else.
 define apt_install
@@ -29,12 +33,13 @@ define apt_install
 	fi
 endef
 
-.PHONY: help deps-run deps-test deps-bench run test bench data templ wasm worker gpu-check trainer screenshots default-model diagram
+.PHONY: help deps-run deps-test deps-bench run test bench data templ wasm worker gpu-bundle gpu-bundle-check trainer shim screenshots default-model diagram
 help:
 	@echo "make run    install what is missing, then run medqa"
 	@echo "make test   install what is missing, then run every test"
 	@echo "make bench  run the benchmarks (with their reference peers) into docs/bench/raw/; BENCH=\"name ...\" picks some"
-	@echo "make gpu-check LIBTORCH=/path  parity tests + speed on an NVIDIA GPU (bf16)"
+	@echo "make gpu-bundle  build/gpu-bundle/: binaries + run.sh that checks medqa on a GPU machine without Go"
+	@echo "make shim   the libtorch shim bin/libmedqa_torch.so (LIBTORCH=/path builds it against another libtorch)"
 	@echo "make default-model  retrain the embedded default model into assets/model (~1-2 h on 2 cores; resumable)"
 
 deps-run:
@@ -58,11 +63,13 @@ DATA ?= data
 run: deps-run wasm trainer
 	$(GO) run ./backend --addr $(ADDR) --data $(DATA)
 
-trainer:
+trainer: shim
 	$(GO) build -o bin/trainer ./trainer
 
+shim: deps-run $(SHIM)
+
 # Refresh the committed screenshots (docs/web.md) from the browser tests.
-screenshots: wasm
+screenshots: wasm shim
 	MEDQA_ARTIFACTS=$(CURDIR)/web/screenshots $(GO) test -count=1 -tags e2e ./web -run Browser
 	MEDQA_ARTIFACTS=$(CURDIR)/web/screenshots $(GO) test -count=1 -tags e2e ./backend -run 'E2E|RealTrainingPipeline'
 
@@ -72,25 +79,30 @@ data:
 	$(GO) run ./trainer data --input files/medquad_qa.csv.gz --out data/splits
 
 # Every test: the unit tests and the end-to-end ones behind the e2e build tag (headless Chromium
-# against the pages and the real server, wrangler dev, the real trainer pipeline). A plain
-# `go test ./...` runs only the unit tests.
-test: deps-test wasm
+# against the pages and the real server, wrangler dev, the real trainer pipeline), then the GPU bundle
+# run on this CPU. A plain `go test ./...` runs only the unit tests.
+test: deps-test wasm shim
 	$(GO) vet -tags e2e ./...
 	$(GO) test -count=1 -tags e2e -timeout 25m ./...
+	$(MAKE) --no-print-directory gpu-bundle-check
 
 # Every benchmark docs/benchmarks.md quotes, each through docs/bench/record.sh, which keeps its raw
 # output with date, commit, machine and load in docs/bench/raw/NAME.txt (docs/bench/all.sh lists
 # them; BENCH="tokenizer-go metrics-go" runs some). Peers: PyTorch eager (qwen2, LoRA step),
 # transformers.js (tokenizer), NLTK (stemmer). Run it on an idle machine.
 BENCH ?=
-bench: deps-bench wasm
+bench: deps-bench wasm shim
 	docs/bench/all.sh $(BENCH)
 
-# By hand, on a machine with an NVIDIA GPU: `make gpu-check LIBTORCH=/path/to/cuda/libtorch` (cxx11 ABI).
-# Runs the qwen2 parity tests on cuda in bf16 (tolerance 2e-2·(1+|logit|)) and prints decode/prefill tokens/s.
-gpu-check:
-	@[ -n "$(LIBTORCH)" ] || { echo "gpu-check: set LIBTORCH=/path/to/a CUDA libtorch (cxx11 ABI)"; exit 2; }
-	trainer/qwen2/gpucheck/gpucheck.sh
+# build/gpu-bundle/ (at most 60 MiB, checked): the Go binaries (trainer, whose gpucheck verb runs the
+# checks, and backend), the shim's sources and build script, the reference scripts and tiny-qwen2.
+# Its run.sh checks medqa on a GPU machine that has PyTorch and a C++ compiler but no Go (docs/gpu.md).
+gpu-bundle:
+	trainer/gpucheck/bundle.sh build/gpu-bundle
+
+# The bundle on this machine's CPU, from a copy outside the repository (part of make test).
+gpu-bundle-check: deps-test gpu-bundle
+	trainer/gpucheck/selftest.sh build/gpu-bundle
 
 TEMPL := github.com/a-h/templ/cmd/templ@v0.3.1100
 
@@ -125,7 +137,7 @@ worker: wasm web/worker/node_modules/.bin/wrangler
 # Train the embedded default model from scratch: splits -> trimmed tokenizer -> trainer train --full
 # -> greedy eval on the test split -> int8 -> assets/model. Resumable, background-friendly:
 #   nohup setsid make default-model > runs/default-model.log 2>&1 &
-default-model: deps-run
+default-model: deps-run shim
 	trainer/defaultmodel/recipe.sh
 
 # The architecture picture of README.md and docs/architecture.md, from its graphviz source.

@@ -23,7 +23,6 @@ import (
 	"medqa/backend/engine"
 	"medqa/backend/runs"
 	"medqa/backend/server"
-	"medqa/trainer/torch"
 )
 
 type flags struct {
@@ -69,7 +68,6 @@ func parseFlags(args []string) (flags, error) {
 }
 
 func main() {
-	torch.ReexecWithOMPPassive() // libgomp reads OMP_WAIT_POLICY at load: passive waiting is 1.5–2x faster here
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "backend:", err)
 		os.Exit(1)

@@ -26,7 +26,6 @@ func loadAdapter(dir string, m *qwen2.Model, dt torch.DType) error {
 }
 
 func runEval(args []string) error {
-	torch.ReexecWithOMPPassive()
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	model := fs.String("model", "", "model directory (Hugging Face layout or medqa-quantized)")
 	adapter := fs.String("adapter", "", "PEFT adapter directory to apply to --model")

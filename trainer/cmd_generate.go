@@ -23,7 +23,6 @@ func init() {
 }
 
 func runGenerate(args []string) error {
-	torch.ReexecWithOMPPassive()
 	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
 	model := fs.String("model", "", "Hugging Face model directory")
 	idList := fs.String("ids", "", "prompt as comma-separated token ids")

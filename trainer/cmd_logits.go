@@ -20,7 +20,6 @@ func init() {
 
 // runLogits prints {"logits": [[...], ...]}: one row of V logits per position.
 func runLogits(args []string) (err error) {
-	torch.ReexecWithOMPPassive()
 	fs := flag.NewFlagSet("logits", flag.ContinueOnError)
 	model := fs.String("model", "", "Hugging Face model directory (config.json + *.safetensors)")
 	idList := fs.String("ids", "", "comma-separated token ids, e.g. 0,7,2,9")

@@ -33,7 +33,6 @@ type quantizeReport struct {
 }
 
 func runQuantize(args []string) error {
-	torch.ReexecWithOMPPassive()
 	fs := flag.NewFlagSet("quantize", flag.ContinueOnError)
 	model := fs.String("model", "", "source model directory (Hugging Face layout, or already quantized)")
 	out := fs.String("out", "", "output directory (must not exist or be empty)")

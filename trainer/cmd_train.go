@@ -16,7 +16,6 @@ import (
 	"medqa/trainer/data"
 	"medqa/trainer/runspec"
 	"medqa/trainer/sft"
-	"medqa/trainer/torch"
 )
 
 func init() {
@@ -81,7 +80,6 @@ SIGINT/SIGTERM save a checkpoint; --resume with the same --out continues.
 }
 
 func runTrain(args []string) (err error) {
-	torch.ReexecWithOMPPassive() // OMP_WAIT_POLICY=passive: 1.5–2x on training here
 	cfg := sft.Defaults()
 	var resume bool
 	fl := trainFlags(&cfg, &resume)

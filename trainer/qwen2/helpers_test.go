@@ -10,7 +10,7 @@ import (
 )
 
 // testTarget is where the parity tests run: f32 on the CPU by default;
-// `make gpu-check` sets MEDQA_DEVICE=cuda MEDQA_DTYPE=bf16.
+// MEDQA_DEVICE=cuda MEDQA_DTYPE=bf16 runs them on a GPU (shim built with `make shim LIBTORCH=<CUDA libtorch>`).
 func testTarget(t testing.TB) (torch.DType, torch.Device, float64) {
 	dt, dev := torch.Float32, torch.CPU
 	if s := os.Getenv("MEDQA_DTYPE"); s != "" {
@@ -25,7 +25,7 @@ func testTarget(t testing.TB) (torch.DType, torch.Device, float64) {
 			t.Fatal(err)
 		}
 		if dev.IsCUDA() && torch.CUDADeviceCount() <= int(dev) {
-			t.Fatalf("MEDQA_DEVICE=%s but libtorch sees %d CUDA devices (build with LIBTORCH=<CUDA libtorch>)", s, torch.CUDADeviceCount())
+			t.Fatalf("MEDQA_DEVICE=%s but libtorch sees %d CUDA devices (build the shim with make shim LIBTORCH=<CUDA libtorch>)", s, torch.CUDADeviceCount())
 		}
 	}
 	tol := 1e-4

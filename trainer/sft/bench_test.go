@@ -175,7 +175,7 @@ func peerLoRAStep(b *testing.B, threads int) (wall, cpu float64) {
 // BenchmarkLoRAStepCUDA is the GPU check's training step: Qwen2.5-0.5B shape,
 // 8 sequences of 512 tokens, rank 16 all-linear, bf16 autocast (bf16 base
 // weights, float32 adapter masters), reporting tokens/s. It runs only with
-// MEDQA_DEVICE=cuda[:N] on a CUDA build of libtorch (make gpu-check).
+// MEDQA_DEVICE=cuda[:N] with the shim built against a CUDA libtorch (make shim LIBTORCH=...).
 //
 //	MEDQA_DEVICE=cuda go test -run '^$' -bench LoRAStepCUDA -benchtime 5x ./trainer/sft
 func BenchmarkLoRAStepCUDA(b *testing.B) {

@@ -115,7 +115,7 @@ func TestBF16AutocastTrains(t *testing.T) {
 	c := toyRun(t, toyModel(t, 1))
 	c.Precision, c.MaxSteps = "bf16", 30
 	if d := os.Getenv("MEDQA_DEVICE"); d != "" {
-		c.Device = d // make gpu-check: the same run on CUDA
+		c.Device = d // MEDQA_DEVICE=cuda: the same run on CUDA
 	}
 	res, rec := train(t, context.Background(), c, NewDataset(toyTask(64, 1), nil), false)
 	l := losses(rec.events)

@@ -1,7 +1,7 @@
 package torch
 
 /*
-#include "shim.h"
+#include "shim/shim.h"
 */
 import "C"
 

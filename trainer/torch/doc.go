@@ -1,4 +1,7 @@
-// Package torch is medqa's thin binding to libtorch (ATen) through a small C++ shim.
+// Package torch is medqa's thin binding to libtorch (ATen) through a small C++ shim:
+// a shared library (libmedqa_torch.so, sources in shim/) loaded at run time, so Go
+// builds without libtorch and one binary runs against whichever libtorch the shim
+// was built for (load.go says where it is looked for).
 //
 // Lifetime: every *Tensor owns a libtorch handle. Free it with Close, or create it
 // in a Scope (every op takes one as its first argument; nil means the caller owns
@@ -16,8 +19,8 @@
 //
 // Threads: grad mode and OpenMP thread teams belong to the OS thread, so the
 // goroutine that drives torch should call runtime.LockOSThread (NoGrad does so
-// for its duration). OMP_WAIT_POLICY=passive must be in the environment before the
-// process starts (see ReexecWithOMPPassive). libtorch uses all cores unless
+// for its duration). Loading the shim sets OMP_WAIT_POLICY=passive, unless it is
+// set, before libgomp loads. libtorch uses all cores unless
 // SetNumThreads says otherwise.
 //
 // # The API at a glance
@@ -45,9 +48,8 @@
 //     torch.nn.utils.clip_grad_norm_. RNGState(dev) / SetRNGState(dev, state)
 //     let dropout draws resume exactly.
 //   - Process: SetNumThreads, NumThreads, ManualSeed, CUDADeviceCount, Version,
-//     BLAS (the BLAS libtorch loaded: a test fails on the slow reference BLAS),
-//     ReexecWithOMPPassive.
+//     BLAS (the BLAS libtorch loaded: a test fails on the slow reference BLAS).
 //
-// docs/model.md describes how the binding is built (Debian's libtorch by default,
-// LIBTORCH for another one) and docs/gpu.md the CUDA build.
+// docs/model.md describes how the shim is built (`make shim`: Debian's libtorch
+// by default, LIBTORCH=<path> for another one) and docs/gpu.md the CUDA build.
 package torch

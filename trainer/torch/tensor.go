@@ -2,7 +2,7 @@ package torch
 
 /*
 #include <stdlib.h>
-#include "shim.h"
+#include "shim/shim.h"
 */
 import "C"
 
@@ -112,7 +112,7 @@ func ParseDevice(s string) (Device, error) {
 		return CPU, fmt.Errorf("unknown device %q (want cpu, cuda, cuda:N or auto)", s)
 	}
 	if n := CUDADeviceCount(); int(d) >= n {
-		return CPU, fmt.Errorf("no CUDA device %s: libtorch sees %d (a CUDA build needs LIBTORCH=<path to a CUDA libtorch>)", d, n)
+		return CPU, fmt.Errorf("no CUDA device %s: libtorch sees %d (build the shim against a CUDA libtorch: make shim LIBTORCH=<path>)", d, n)
 	}
 	return d, nil
 }

@@ -1,21 +1,16 @@
 package torch
 
 /*
-#cgo CXXFLAGS: -std=c++17 -D_GLIBCXX_USE_CXX11_ABI=1 -O2 -I/usr/include/torch/csrc/api/include -Wno-deprecated-declarations
-#cgo LDFLAGS: -ltorch -ltorch_cpu -lc10
 #include <stdlib.h>
-#include "shim.h"
+#include "shim/shim.h"
 */
 import "C"
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"runtime"
 	"strings"
-	"syscall"
-	"testing"
 	"unsafe"
 )
 
@@ -59,10 +54,6 @@ func Do(fn func()) (err error) {
 	defer Recover(&err)
 	fn()
 	return nil
-}
-
-func init() {
-	SetNumThreads(runtime.NumCPU())
 }
 
 // SetNumThreads sets libtorch's intra-op thread count for every OS thread that
@@ -141,23 +132,6 @@ func NoGrad(fn func()) {
 	prev := SetGradEnabled(false)
 	defer SetGradEnabled(prev)
 	fn()
-}
-
-// ReexecWithOMPPassive re-executes the running binary with OMP_WAIT_POLICY=passive
-// when it is unset: libgomp reads it once at load, and busy-waiting OpenMP workers
-// cost 1.5–2x on small machines. Call it first thing in main or a CLI verb; it
-// returns only when no re-exec was needed (or possible).
-func ReexecWithOMPPassive() {
-	if _, ok := os.LookupEnv("OMP_WAIT_POLICY"); ok || testing.Testing() {
-		return
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return
-	}
-	env := append(os.Environ(), "OMP_WAIT_POLICY=passive")
-	err = syscall.Exec(exe, os.Args, env)
-	fmt.Fprintf(os.Stderr, "torch: re-exec with OMP_WAIT_POLICY=passive failed: %v\n", err)
 }
 
 func cbool(b bool) C.int {

@@ -1,6 +1,7 @@
-// The libtorch shim: thin extern "C" wrappers over ATen. Every entry point catches
-// everything, so no C++ exception ever unwinds into Go. Only APIs present in both
-// libtorch 1.13 and 2.x are used; 2.x-only fast paths sit behind TORCH_VERSION_MAJOR.
+// The libtorch shim: thin extern "C" wrappers over ATen, built into libmedqa_torch.so by build.sh
+// (the API is listed in api.def). Every entry point catches everything, so no C++ exception ever
+// unwinds into Go. Only APIs present in both libtorch 1.13 and 2.x are used; 2.x-only fast paths sit
+// behind TORCH_VERSION_MAJOR.
 #include "shim.h"
 
 #include <ATen/ATen.h>
@@ -92,7 +93,13 @@ at::IntArrayRef dims(const int64_t* p, int n) { return at::IntArrayRef(p, static
     return dup("unknown C++ exception in libtorch");    \
   }
 
+#ifndef TT_SOURCE_SHA256
+#error "build with build.sh: it defines TT_SOURCE_SHA256, the hash the Go loader checks"
+#endif
+
 extern "C" {
+
+const char* tt_shim_source(void) { return TT_SOURCE_SHA256; }
 
 void tt_free(tt t) { delete reinterpret_cast<at::Tensor*>(t); }
 
