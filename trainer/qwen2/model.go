@@ -35,10 +35,13 @@ type Model struct {
 	// Train enables adapter dropout (the base model has none).
 	Train bool
 
-	Embed  *torch.Tensor // model.embed_tokens.weight [V,H]
+	Embed  *torch.Tensor // model.embed_tokens.weight [V,H]; nil when PackedEmbed holds it
 	Layers []*Layer
 	Norm   *torch.Tensor // model.norm.weight [H]
-	LMHead *Linear       // lm_head; its Weight is Embed when the embeddings are tied
+	LMHead *Linear       // lm_head; its Weight (or Packed) is the embedding's when tied
+
+	// PackedEmbed is the embedding table of a quantized model (see Packed).
+	PackedEmbed Packed
 
 	rope rope
 }
@@ -51,9 +54,10 @@ type Layer struct {
 }
 
 // Linear is y = x·Wᵀ + b, plus an optional low-rank adapter. It is the single
-// place where LoRA (and later quantized weights) plug into the model.
+// place where LoRA and quantized weights plug into the model.
 type Linear struct {
-	Weight  *torch.Tensor // [out,in]
+	Weight  *torch.Tensor // [out,in]; nil when Packed holds the weight
+	Packed  Packed        // a quantized weight, or nil
 	Bias    *torch.Tensor // [out] or nil
 	Adapter *Adapter
 }
@@ -70,7 +74,7 @@ type Adapter struct {
 
 // Forward applies the layer to x [..., in]. train turns on adapter dropout.
 func (l *Linear) Forward(s *torch.Scope, x *torch.Tensor, train bool) *torch.Tensor {
-	y := torch.Linear(s, x, l.Weight, l.Bias)
+	y := l.base(s, x)
 	if a := l.Adapter; a != nil {
 		in := x
 		if dt := a.A.DType(); in.DType() != dt {
@@ -101,7 +105,7 @@ func (m *Model) decode(s *torch.Scope, ids, pos *torch.Tensor, npos int64, mask 
 	B, T := ids.Size(0), ids.Size(1)
 	NH, KV, D := int64(c.NumAttentionHeads), int64(c.NumKeyValueHeads), int64(c.Head())
 	cos, sin := m.rope.lookup(s, m, pos, npos) // [B,1,T,D]
-	x := m.Embed.Embedding(s, ids)             // [B,T,H]
+	x := m.embed(s, ids)                       // [B,T,H]
 	scale := 1 / math.Sqrt(float64(D))
 	for i, L := range m.Layers {
 		// Handles die with the layer's scope; autograd keeps what backward needs.

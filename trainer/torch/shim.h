@@ -80,6 +80,8 @@ tt_err tt_clamp(tt a, double lo, double hi, tt* out);
 
 // Uninitialised tensor; with hugepages on the CPU its memory is 2 MiB-page backed.
 tt_err tt_empty(const int64_t* shape, int ndim, int dtype, int device, int hugepages, tt* out);
+// Address of a contiguous CPU tensor's first element, for kernels outside libtorch.
+tt_err tt_data_ptr(tt a, void** out);
 // dst.copy_(bytes viewed as dtype/shape): one copy, converting dtype and device.
 tt_err tt_copy_from(tt dst, const void* data, int dtype, const int64_t* shape, int ndim);
 
