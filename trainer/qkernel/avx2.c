@@ -184,46 +184,68 @@ AVX2 void qk_q8f_rows_avx2(const int8_t* w, const float* scale, int64_t N, int64
 // q4_tile: an int4 block is 16 bytes; its low nibbles are the even elements
 // and its high nibbles the odd ones, which is the order qk_quantize(evenodd)
 // gives x, so the unpacked codes (unsigned, 0..15) feed maddubs directly. The
-// zero point comes out of the sum: Σ(q-z)·x = Σq·x - z·Σx.
+// zero point comes out of the sum: Σ(q-z)·x = Σq·x - z·Σx. The tile first
+// turns its rows' float16 scales into float32 (8 at a time), so the block
+// loop has no scalar conversions.
+#define QK_MAXB 512 // blocks per row the stack buffers hold (K <= 16384)
 TILE void q4_tile(const int MR, const int NR, const uint8_t* w, const uint16_t* scale, const uint8_t* zero,
                   int64_t group, int64_t N, int64_t K, const qk_act* a, const float* bias, float* y, int64_t m,
                   int64_t n) {
   const int64_t nb = a->nb, ng = K / group, per = group / QK_BLOCK, ldx = nb * QK_BLOCK;
   const __m256i lo4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
+  float sc[4][QK_MAXB], sz[4][QK_MAXB];  // per block: scale, scale·zero
+  for (int j = 0; j < NR; j++) {
+    const uint16_t* sr = scale + (n + j) * ng;
+    const uint8_t* zr = zero + (n + j) * ng;
+    int64_t g = 0;
+    for (; per == 1 && g + 8 <= ng; g += 8) {
+      __m256 s8 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(sr + g)));
+      __m256 z8 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)(zr + g))));
+      _mm256_storeu_ps(sc[j] + g, s8);
+      _mm256_storeu_ps(sz[j] + g, _mm256_mul_ps(s8, z8));
+    }
+    for (int64_t b = g * per; b < nb; b++) {
+      float f = _cvtsh_ss(sr[b / per]);
+      sc[j][b] = f, sz[j][b] = f * (float)zr[b / per];
+    }
+  }
   __m256 acc[4][4];
-  float corr[4][4];
   for (int i = 0; i < MR; i++)
-    for (int j = 0; j < NR; j++) acc[i][j] = _mm256_setzero_ps(), corr[i][j] = 0;
+    for (int j = 0; j < NR; j++) acc[i][j] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
     __m256i wv[4];
-    __m256 sv[4];
-    float sz[4];
     for (int j = 0; j < NR; j++) {
       __m128i raw = _mm_loadu_si128((const __m128i*)(w + (n + j) * K / 2 + b * 16));
       wv[j] = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), lo4);
-      int64_t g = (n + j) * ng + b / per;
-      float sc = _cvtsh_ss(scale[g]);
-      sv[j] = _mm256_set1_ps(sc);
-      sz[j] = sc * (float)zero[g];
     }
     for (int i = 0; i < MR; i++) {
       __m256i xv = _mm256_loadu_si256((const __m256i*)(a->q + (m + i) * ldx + b * QK_BLOCK));
-      __m256 d = _mm256_broadcast_ss(a->d + (m + i) * nb + b);
-      float s = a->s[(m + i) * nb + b];
+      float d = a->d[(m + i) * nb + b];
       for (int j = 0; j < NR; j++) {
         __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(wv[j], xv), ones));
-        acc[i][j] = _mm256_fmadd_ps(p, _mm256_mul_ps(sv[j], d), acc[i][j]);
-        corr[i][j] += sz[j] * s;
+        acc[i][j] = _mm256_fmadd_ps(p, _mm256_set1_ps(sc[j][b] * d), acc[i][j]);
       }
     }
   }
-  for (int i = 0; i < MR; i++)
-    for (int j = 0; j < NR; j++)
-      y[(m + i) * N + n + j] = hsum(acc[i][j]) - corr[i][j] + (bias ? bias[n + j] : 0);
+  for (int i = 0; i < MR; i++) {
+    const float* s = a->s + (m + i) * nb;
+    for (int j = 0; j < NR; j++) {
+      __m256 c = _mm256_setzero_ps();
+      int64_t b = 0;
+      for (; b + 8 <= nb; b += 8) c = _mm256_fmadd_ps(_mm256_loadu_ps(sz[j] + b), _mm256_loadu_ps(s + b), c);
+      float corr = hsum(c);
+      for (; b < nb; b++) corr += sz[j][b] * s[b];
+      y[(m + i) * N + n + j] = hsum(acc[i][j]) - corr + (bias ? bias[n + j] : 0);
+    }
+  }
 }
 
 AVX2 void qk_q4_rows_avx2(const uint8_t* w, const uint16_t* scale, const uint8_t* zero, int64_t group, int64_t N,
                           int64_t K, const qk_act* a, const float* bias, float* y, int64_t n0, int64_t n1) {
+  if (a->nb > QK_MAXB) {  // wider than the tile's scale buffers
+    qk_q4_rows_generic(w, scale, zero, group, N, K, a, bias, y, n0, n1);
+    return;
+  }
   const int64_t M = a->M;
   int64_t m = 0;
   if (M >= 4) {
