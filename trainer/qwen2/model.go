@@ -104,29 +104,46 @@ func (m *Model) decode(s *torch.Scope, ids, pos *torch.Tensor, npos int64, mask 
 	c := m.Config
 	B, T := ids.Size(0), ids.Size(1)
 	NH, KV, D := int64(c.NumAttentionHeads), int64(c.NumKeyValueHeads), int64(c.Head())
-	cos, sin := m.rope.lookup(s, m, pos, npos) // [B,1,T,D]
-	x := m.embed(s, ids)                       // [B,T,H]
+	fused := m.fused()
+	var cos, sin *torch.Tensor // [B,1,T,D], for the unfused path
+	var posv []int64
+	if fused {
+		m.rope.ensure(m, npos)
+		posv = torch.ToSlice[int64](pos)
+	} else {
+		cos, sin = m.rope.lookup(s, m, pos, npos)
+	}
+	x := m.embed(s, ids) // [B,T,H]
 	scale := 1 / math.Sqrt(float64(D))
 	for i, L := range m.Layers {
 		// Handles die with the layer's scope; autograd keeps what backward needs.
 		ls := torch.NewScope()
-		h := torch.RMSNorm(ls, x, L.InputNorm, c.RMSNormEps)
-		q := L.Q.Forward(ls, h, m.Train).View(ls, B, T, NH, D).Transpose(ls, 1, 2) // [B,NH,T,D]
-		k := L.K.Forward(ls, h, m.Train).View(ls, B, T, KV, D).Transpose(ls, 1, 2) // [B,KV,T,D]
-		v := L.V.Forward(ls, h, m.Train).View(ls, B, T, KV, D).Transpose(ls, 1, 2)
-		q, k = applyRope(ls, q, cos, sin), applyRope(ls, k, cos, sin)
+		h := m.rmsNorm(ls, x, L.InputNorm, fused)
+		q := L.Q.Forward(ls, h, m.Train) // [B,T,NH·D]
+		k := L.K.Forward(ls, h, m.Train) // [B,T,KV·D]
+		v := L.V.Forward(ls, h, m.Train)
+		if fused {
+			m.ropeInPlace(q, B, T, NH, posv)
+			m.ropeInPlace(k, B, T, KV, posv)
+		}
+		q = q.View(ls, B, T, NH, D).Transpose(ls, 1, 2) // [B,NH,T,D]
+		k = k.View(ls, B, T, KV, D).Transpose(ls, 1, 2) // [B,KV,T,D]
+		v = v.View(ls, B, T, KV, D).Transpose(ls, 1, 2)
+		if !fused {
+			q, k = applyRope(ls, q, cos, sin), applyRope(ls, k, cos, sin)
+		}
 		K, V := k, v
 		if kv != nil {
 			K, V = kv(ls, i, k, v)
 		}
 		a := torch.Attention(ls, q, K, V, mask, scale).Transpose(ls, 1, 2).Reshape(ls, B, T, NH*D)
 		x = x.Add(ls, L.O.Forward(ls, a, m.Train))
-		h = torch.RMSNorm(ls, x, L.PostNorm, c.RMSNormEps)
-		g := L.Gate.Forward(ls, h, m.Train).Silu(ls).Mul(ls, L.Up.Forward(ls, h, m.Train))
+		h = m.rmsNorm(ls, x, L.PostNorm, fused)
+		g := swiglu(ls, L.Gate.Forward(ls, h, m.Train), L.Up.Forward(ls, h, m.Train), fused)
 		x = s.Track(ls.Keep(x.Add(ls, L.Down.Forward(ls, g, m.Train))))
 		ls.Close()
 	}
-	return torch.RMSNorm(s, x, m.Norm, c.RMSNormEps)
+	return m.rmsNorm(s, x, m.Norm, fused)
 }
 
 // Logits applies the LM head to hidden states [...,H] → [...,V].
