@@ -78,9 +78,12 @@ test: deps-test wasm
 # The Go benchmarks of every package, then the qwen2 decode/prefill benchmark beside the PyTorch-eager
 # peer (../shared/bench/torch_reference.py) with the ratio. bench.sh runs trainer/qwen2's own benchmarks:
 # each builds a 2 GB Qwen2.5-0.5B-shaped model, so they are left out of the first line.
+# trainer/quant/bench/bench.sh: medqa f32/int8/int4 against llama.cpp F32/Q8_0/Q4_0 (node-llama-cpp) on
+# the same random weights, decode, prefill and peak RSS (models cached in .cache/qbench).
 bench: deps-bench
 	$(GO) test -run '^$$' -bench . -benchtime 1x $$($(GO) list ./... | grep -v /trainer/qwen2$$)
 	trainer/qwen2/bench/bench.sh
+	trainer/quant/bench/bench.sh
 
 # By hand, on a machine with an NVIDIA GPU: `make gpu-check LIBTORCH=/path/to/cuda/libtorch` (cxx11 ABI).
 # Runs the qwen2 parity tests on cuda in bf16 (tolerance 3e-2) and prints decode/prefill tokens/s.
