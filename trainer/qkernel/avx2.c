@@ -112,24 +112,32 @@ TILE void q8_tile(const int MR, const int NR, const int8_t* w, const float* scal
   }
 }
 
+// The row drivers walk output rows in pairs and, for each pair, every
+// 4-row tile of x, then the 2 or 3 rows left over: each weight row is read
+// from memory once whatever M is (batched decoding of 2–3 sequences too).
+// A single x row takes 1×4 tiles instead, four weight streams at a time.
 AVX2 void qk_q8_rows_avx2(const int8_t* w, const float* scale, int64_t N, int64_t K, const qk_act* a,
                           const float* bias, float* y, int64_t n0, int64_t n1) {
-  const int64_t M = a->M;
-  int64_t m = 0;
-  if (M >= 4) {
+  const int64_t M = a->M, full = M / 4 * 4, rem = M - full;
+  if (M > 1) {
     for (int64_t n = n0; n < n1; n += 2) {
-      for (m = 0; m + 4 <= M; m += 4) {
-        if (n + 2 <= n1)
+      const int two = n + 2 <= n1;
+      for (int64_t m = 0; m < full; m += 4) {
+        if (two)
           q8_tile(4, 2, w, scale, N, K, a, bias, y, m, n);
         else
           q8_tile(4, 1, w, scale, N, K, a, bias, y, m, n);
       }
+      if (rem == 3 && two) q8_tile(3, 2, w, scale, N, K, a, bias, y, full, n);
+      if (rem == 3 && !two) q8_tile(3, 1, w, scale, N, K, a, bias, y, full, n);
+      if (rem == 2 && two) q8_tile(2, 2, w, scale, N, K, a, bias, y, full, n);
+      if (rem == 2 && !two) q8_tile(2, 1, w, scale, N, K, a, bias, y, full, n);
     }
   }
-  for (; m < M; m++) {
+  if (rem == 1) {
     int64_t n = n0;
-    for (; n + 4 <= n1; n += 4) q8_tile(1, 4, w, scale, N, K, a, bias, y, m, n);
-    for (; n < n1; n++) q8_tile(1, 1, w, scale, N, K, a, bias, y, m, n);
+    for (; n + 4 <= n1; n += 4) q8_tile(1, 4, w, scale, N, K, a, bias, y, full, n);
+    for (; n < n1; n++) q8_tile(1, 1, w, scale, N, K, a, bias, y, full, n);
   }
 }
 
@@ -246,22 +254,26 @@ AVX2 void qk_q4_rows_avx2(const uint8_t* w, const uint16_t* scale, const uint8_t
     qk_q4_rows_generic(w, scale, zero, group, N, K, a, bias, y, n0, n1);
     return;
   }
-  const int64_t M = a->M;
-  int64_t m = 0;
-  if (M >= 4) {
+  const int64_t M = a->M, full = M / 4 * 4, rem = M - full;
+  if (M > 1) {
     for (int64_t n = n0; n < n1; n += 2) {
-      for (m = 0; m + 4 <= M; m += 4) {
-        if (n + 2 <= n1)
+      const int two = n + 2 <= n1;
+      for (int64_t m = 0; m < full; m += 4) {
+        if (two)
           q4_tile(4, 2, w, scale, zero, group, N, K, a, bias, y, m, n);
         else
           q4_tile(4, 1, w, scale, zero, group, N, K, a, bias, y, m, n);
       }
+      if (rem == 3 && two) q4_tile(3, 2, w, scale, zero, group, N, K, a, bias, y, full, n);
+      if (rem == 3 && !two) q4_tile(3, 1, w, scale, zero, group, N, K, a, bias, y, full, n);
+      if (rem == 2 && two) q4_tile(2, 2, w, scale, zero, group, N, K, a, bias, y, full, n);
+      if (rem == 2 && !two) q4_tile(2, 1, w, scale, zero, group, N, K, a, bias, y, full, n);
     }
   }
-  for (; m < M; m++) {
+  if (rem == 1) {
     int64_t n = n0;
-    for (; n + 4 <= n1; n += 4) q4_tile(1, 4, w, scale, zero, group, N, K, a, bias, y, m, n);
-    for (; n < n1; n++) q4_tile(1, 1, w, scale, zero, group, N, K, a, bias, y, m, n);
+    for (; n + 4 <= n1; n += 4) q4_tile(1, 4, w, scale, zero, group, N, K, a, bias, y, full, n);
+    for (; n < n1; n++) q4_tile(1, 1, w, scale, zero, group, N, K, a, bias, y, full, n);
   }
 }
 
