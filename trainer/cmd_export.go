@@ -16,14 +16,14 @@ import (
 )
 
 func init() {
-	register("export", "write a model as a GGUF file for llama.cpp and Ollama (f16 or q8_0)", runExport)
+	register("export", "write a model as a GGUF file for llama.cpp and Ollama (f16, q8_0 or q4_0)", runExport)
 }
 
 func runExport(args []string) error {
 	fl := flag.NewFlagSet("export", flag.ContinueOnError)
 	model := fl.String("model", "", "model directory (Hugging Face layout, e.g. a merged model, or medqa-quantized)")
 	out := fl.String("out", "", "output .gguf file")
-	typ := fl.String("type", "q8_0", "tensor type of the matrices: f32, f16 or q8_0")
+	typ := fl.String("type", "q8_0", "tensor type of the matrices: f32, f16, q8_0 or q4_0 (q4_0 keeps the embedding q8_0, as medqa's int4 does)")
 	tok := fl.String("tokenizer", "", "directory with tokenizer.json and tokenizer_config.json (default: --model's, else the embedded Qwen2.5 base tokenizer)")
 	instruct := fl.Bool("instruct", false, "with the embedded tokenizer: use the Qwen2.5 Instruct tokenizer_config (eos <|im_end|>, its system prompt)")
 	name := fl.String("name", "", "general.name (default: the model directory's name)")
@@ -41,8 +41,10 @@ func runExport(args []string) error {
 		opt.Type = gguf.F16
 	case "q8_0":
 		opt.Type = gguf.Q8_0
+	case "q4_0":
+		opt.Type = gguf.Q4_0
 	default:
-		return fmt.Errorf("--type %q: want f32, f16 or q8_0", *typ)
+		return fmt.Errorf("--type %q: want f32, f16, q8_0 or q4_0", *typ)
 	}
 	var src string
 	switch {

@@ -99,7 +99,7 @@ func TestExportVerbsRefuseBadInput(t *testing.T) {
 		{"quantize needs out", runQuantize, []string{"--model", model}, "--out"},
 		{"quantize bits", runQuantize, []string{"--model", model, "--out", filepath.Join(t.TempDir(), "q"), "--bits", "3"}, "bits must be 8 or 4"},
 		{"quantize non-empty out", runQuantize, []string{"--model", model, "--out", nonEmpty}, "not empty"},
-		{"export type", runExport, []string{"--model", model, "--out", filepath.Join(t.TempDir(), "x.gguf"), "--type", "q4_0"}, "f32, f16 or q8_0"},
+		{"export type", runExport, []string{"--model", model, "--out", filepath.Join(t.TempDir(), "x.gguf"), "--type", "q5_1"}, "f32, f16, q8_0 or q4_0"},
 		{"eval missing split", runEval, []string{"--model", model, "--data", split, "--split", "train", "--out", filepath.Join(t.TempDir(), "r")}, "train.jsonl"},
 		{"eval missing adapter", runEval, []string{"--model", model, "--adapter", filepath.Join(split, "nope"), "--data", split, "--out", filepath.Join(t.TempDir(), "r")}, "nope"},
 		{"eval compare adapter alone", runEval, []string{"--model", model, "--compare-adapter", "x", "--data", split, "--out", "r"}, "--compare-model"},

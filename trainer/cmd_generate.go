@@ -39,8 +39,12 @@ func runGenerate(args []string) error {
 	stop := fs.String("stop", "", "comma-separated stop token ids (default: the model's eos ids, <|im_end|> and <|endoftext|>)")
 	system := fs.String("system", data.DefaultSystemPrompt, "system turn of the chat prompt (\"\" for the template's default)")
 	verbose := fs.Bool("v", false, "print libtorch, BLAS and speed details on stderr")
+	threads := fs.Int("threads", 0, "CPU threads for libtorch and the quantized kernels (0: all cores)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *threads > 0 {
+		torch.SetNumThreads(*threads)
 	}
 	if *model == "" {
 		return errors.New("--model is required")

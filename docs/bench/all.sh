@@ -28,6 +28,7 @@ benches=(
 	"metrics-nltk-stem|python3 wasm/metrics/testdata/nltk_stem_bench.py $shared/data/medquad/medquad_qa.csv"
 	"data-go|go test -run ^\$ -bench . -benchtime 3x ./trainer/data"
 	"qwen2-vs-pytorch|trainer/qwen2/bench/bench.sh"
+	"quant-vs-llamacpp|trainer/quant/bench/bench.sh"
 	"qwen2-decode|go test -run ^\$ -bench BenchmarkDecode\$ -benchtime 3x -count 2 ./trainer/qwen2"
 	"lora-step|nice go test -run ^\$ -bench LoRAStep\$ -benchtime 1x ./trainer/sft"
 	"train-step|nice go test -run ^\$ -bench TrainStep -benchtime 3x ./trainer/defaultmodel"

@@ -35,12 +35,42 @@ func shippedDir(t *testing.T) string {
 // glaucoma?" (its first 24 tokens), recorded when assets/model was built.
 // It pins the whole inference path: chat template, trimmed tokenizer,
 // int8 loading, forward pass and greedy decoding must all agree with what
-// the recipe shipped. Rebuilding the model changes it.
+// the recipe shipped. Rebuilding the model changes it. It is the float32
+// product of the int8 weights (quant.ForceDequant): the int8 kernels that
+// serve the model also quantize activations, which moves near-ties of this
+// small model's greedy choice (here from token 9 on, with AVX2 but not with
+// the portable code); trainer/quant's TestGreedyAgreementOnShippedModel
+// bounds that difference over many questions.
 const glaucomaGolden = "The most common type of glaucoma is the loss of vision, which is the sharp, sharp, or sharp pain"
 
 // The shipped model answers "What is glaucoma?" through its own chat
-// template and tokenizer, greedily.
+// template and tokenizer, greedily: on topic through the int8 kernels that
+// serve it, and exactly the recorded answer through the float32 product.
 func TestShippedModelAnswers(t *testing.T) {
+	for _, dequant := range []bool{false, true} {
+		prev := quant.ForceDequant
+		quant.ForceDequant = dequant
+		answer, prompt := shippedAnswer(t)
+		quant.ForceDequant = prev
+		// Whatever the model, the newcomer's first question must get an answer
+		// about glaucoma (issue 9's "done when"), not fluent text on another disease.
+		if !strings.Contains(strings.ToLower(answer), "glaucoma") {
+			t.Errorf("answer %q is off topic: it never mentions glaucoma", answer)
+		}
+		if !strings.Contains(prompt, "You are a medical question-answering assistant.") {
+			t.Errorf("the chat template did not insert the training system prompt: %q", prompt)
+		}
+		if dequant && os.Getenv("MEDQA_MODEL_DIR") == "" && answer != glaucomaGolden {
+			// (a model other than the shipped one has no golden)
+			t.Errorf("answer %q, want the recorded %q", answer, glaucomaGolden)
+		}
+	}
+}
+
+// shippedAnswer loads the shipped model and returns its greedy answer to
+// "What is glaucoma?" and the rendered prompt.
+func shippedAnswer(t *testing.T) (answer, prompt string) {
+	t.Helper()
 	dir := shippedDir(t)
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -64,7 +94,7 @@ func TestShippedModelAnswers(t *testing.T) {
 	if tok.VocabSize() > m.Config.VocabSize {
 		t.Fatalf("tokenizer has %d ids, the model %d", tok.VocabSize(), m.Config.VocabSize)
 	}
-	prompt, err := tmpl.Render([]chat.Message{{Role: "user", Content: "What is glaucoma?"}}, true)
+	prompt, err = tmpl.Render([]chat.Message{{Role: "user", Content: "What is glaucoma?"}}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,22 +115,9 @@ func TestShippedModelAnswers(t *testing.T) {
 			t.Errorf("token %d of the answer is the special token %d", i, out[i])
 		}
 	}
-	answer := tok.Decode(out)
-	t.Logf("What is glaucoma? → %q (%s)", answer, res.Reason)
-	// Whatever the model, the newcomer's first question must get an answer
-	// about glaucoma (issue 9's "done when"), not fluent text on another disease.
-	if !strings.Contains(strings.ToLower(answer), "glaucoma") {
-		t.Errorf("answer %q is off topic: it never mentions glaucoma", answer)
-	}
-	if os.Getenv("MEDQA_MODEL_DIR") != "" {
-		return // a model other than the shipped one: the golden does not apply
-	}
-	if answer != glaucomaGolden {
-		t.Errorf("answer %q, want the recorded %q", answer, glaucomaGolden)
-	}
-	if !strings.Contains(prompt, "You are a medical question-answering assistant.") {
-		t.Errorf("the chat template did not insert the training system prompt: %q", prompt)
-	}
+	answer = tok.Decode(out)
+	t.Logf("What is glaucoma? → %q (%s; dequantized: %v)", answer, res.Reason, quant.ForceDequant)
+	return answer, prompt
 }
 
 // The shipped folder stays within the 30 MB the issue allows and holds a

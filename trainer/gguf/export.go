@@ -13,7 +13,7 @@ import (
 
 // Options control Export.
 type Options struct {
-	Type Type   // F32, F16 or Q8_0 for the matrices (1-D tensors are always F32)
+	Type Type   // F32, F16, Q8_0 or Q4_0 for the matrices (1-D tensors are always F32)
 	Name string // general.name (default: the model directory's name)
 	// TokenizerFS and TokenizerDir locate tokenizer.json and
 	// tokenizer_config.json (default: the model directory).
@@ -35,8 +35,8 @@ type Summary struct {
 // the GGUF file out, atomically (a temporary file beside out, renamed when
 // complete).
 func Export(modelDir, out string, opt Options) (sum Summary, err error) {
-	if opt.Type != F32 && opt.Type != F16 && opt.Type != Q8_0 {
-		return sum, fmt.Errorf("gguf: type must be F32, F16 or Q8_0, got %v", opt.Type)
+	if opt.Type != F32 && opt.Type != F16 && opt.Type != Q8_0 && opt.Type != Q4_0 {
+		return sum, fmt.Errorf("gguf: type must be F32, F16, Q8_0 or Q4_0, got %v", opt.Type)
 	}
 	c, ws, err := quant.ReadWeights(modelDir)
 	if err != nil {
@@ -87,7 +87,7 @@ func Export(modelDir, out string, opt Options) (sum Summary, err error) {
 
 // metadata is the key/value set llama.cpp's qwen2 loader reads.
 func metadata(c qwen2.Config, v *Vocab, opt Options) []KV {
-	fileType := map[Type]uint32{F32: 0, F16: 1, Q8_0: 7}[opt.Type] // LLAMA_FTYPE_ALL_F32, _MOSTLY_F16, _MOSTLY_Q8_0
+	fileType := map[Type]uint32{F32: 0, F16: 1, Q8_0: 7, Q4_0: 2}[opt.Type] // LLAMA_FTYPE_ALL_F32, _MOSTLY_F16, _MOSTLY_Q8_0, _MOSTLY_Q4_0
 	kvs := []KV{
 		{"general.architecture", "qwen2"},
 		{"general.type", "model"},
@@ -160,7 +160,8 @@ func ggufName(hf string) (string, bool) {
 
 // tensorsFor lays out the tensors in llama.cpp's order (embedding, blocks,
 // output norm, output) with their types: 1-D tensors F32; matrices the
-// requested type, or F16 when a Q8_0 row does not split into whole blocks
+// requested type (Q4_0 keeps the embedding and output Q8_0), or F16 when a
+// Q8_0/Q4_0 row does not split into whole blocks
 // (as convert_hf_to_gguf.py falls back).
 func tensorsFor(ws []quant.Weight, typ Type) ([]Tensor, map[string]int) {
 	types := map[string]int{}
@@ -171,13 +172,16 @@ func tensorsFor(ws []quant.Weight, typ Type) ([]Tensor, map[string]int) {
 			panic("gguf: no llama.cpp name for " + w.Name) // ReadWeights returns only layout names
 		}
 		t := typ
+		if t == Q4_0 && (name == "token_embd.weight" || name == "output.weight") {
+			t = Q8_0 // as medqa's int4 keeps the embedding and LM head int8
+		}
 		if len(w.Shape) == 1 {
 			t = F32
-		} else if t == Q8_0 && w.Shape[len(w.Shape)-1]%QK8_0 != 0 {
+		} else if (t == Q8_0 || t == Q4_0) && w.Shape[len(w.Shape)-1]%QK8_0 != 0 {
 			t = F16
 		}
 		data := w.Data
-		enc := map[Type]func([]float32) []byte{F32: encodeF32, F16: encodeF16, Q8_0: encodeQ8_0}[t]
+		enc := map[Type]func([]float32) []byte{F32: encodeF32, F16: encodeF16, Q8_0: encodeQ8_0, Q4_0: encodeQ4_0}[t]
 		ts = append(ts, Tensor{Name: name, Shape: w.Shape, Type: t, Data: func() ([]byte, error) { return enc(data), nil }})
 		types[t.String()]++
 	}

@@ -320,7 +320,7 @@ func TestExportRefusesBadInput(t *testing.T) {
 		{"unknown eos", dir, Options{Type: F16, TokenizerFS: badCfg, TokenizerDir: "."}, []string{"tokenizer_config.json", "eos_token", "<|nope|>"}},
 		{"token outside vocab", dir, Options{Type: F16, TokenizerFS: wide, TokenizerDir: "."}, []string{"tokenizer.json", "151936"}},
 		{"missing model", filepath.Join(dir, "nope"), Options{Type: F16}, []string{"config.json"}},
-		{"type", dir, Options{Type: Type(2)}, []string{"F32, F16 or Q8_0"}},
+		{"type", dir, Options{Type: Type(3)}, []string{"F32, F16, Q8_0 or Q4_0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			outDir := t.TempDir()

@@ -28,6 +28,7 @@ type Type uint32
 const (
 	F32  Type = 0
 	F16  Type = 1
+	Q4_0 Type = 2
 	Q8_0 Type = 8
 )
 
@@ -37,6 +38,8 @@ func (t Type) String() string {
 		return "F32"
 	case F16:
 		return "F16"
+	case Q4_0:
+		return "Q4_0"
 	case Q8_0:
 		return "Q8_0"
 	}
@@ -50,6 +53,8 @@ func (t Type) rowBytes(n int64) int64 {
 		return 4 * n
 	case F16:
 		return 2 * n
+	case Q4_0:
+		return n / QK4_0 * blockQ4_0
 	case Q8_0:
 		return n / QK8_0 * blockQ8_0
 	}

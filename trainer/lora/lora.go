@@ -164,8 +164,7 @@ func Attach(m *qwen2.Model, c Config, seed uint64, dt torch.DType) (err error) {
 	}
 	torch.ManualSeed(seed)
 	for _, nl := range targeted(m, c.Targets) {
-		shape := nl.Linear.Weight.Shape()
-		out, in := shape[0], shape[1]
+		out, in := nl.Linear.Dims()
 		s := torch.NewScope()
 		bound := 1 / math.Sqrt(float64(in))
 		a := torch.Rand(s, []int64{int64(c.R), in}, torch.Float32, torch.CPU).MulScalar(s, 2*bound).AddScalar(s, -bound)

@@ -11,6 +11,9 @@ import (
 // in float32, then stored in W's dtype), and removes the adapters, leaving a
 // plain model that computes what base+adapter computed without dropout.
 func Merge(m *qwen2.Model) (err error) {
+	if m.IsPacked() {
+		return errors.New("lora: cannot merge into a quantized model; merge into the float model, then quantize it")
+	}
 	defer torch.Recover(&err)
 	n := 0
 	torch.NoGrad(func() {

@@ -176,9 +176,9 @@ func Load(dir string, m *qwen2.Model, dt torch.DType) (c Config, err error) {
 		if nl.Linear.Adapter != nil {
 			return Config{}, fmt.Errorf("lora: %s already has an adapter", nl.Name)
 		}
-		w := nl.Linear.Weight.Shape()
-		want[tensorName(nl.Name, false)] = []int64{int64(c.R), w[1]}
-		want[tensorName(nl.Name, true)] = []int64{w[0], int64(c.R)}
+		out, in := nl.Linear.Dims()
+		want[tensorName(nl.Name, false)] = []int64{int64(c.R), in}
+		want[tensorName(nl.Name, true)] = []int64{out, int64(c.R)}
 	}
 	for _, n := range f.Names() {
 		if _, ok := want[n]; !ok {

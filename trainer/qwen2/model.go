@@ -14,10 +14,13 @@ type Model struct {
 	// Train enables adapter dropout (the base model has none).
 	Train bool
 
-	Embed  *torch.Tensor // model.embed_tokens.weight [V,H]
+	Embed  *torch.Tensor // model.embed_tokens.weight [V,H]; nil when PackedEmbed holds it
 	Layers []*Layer
 	Norm   *torch.Tensor // model.norm.weight [H]
-	LMHead *Linear       // lm_head; its Weight is Embed when the embeddings are tied
+	LMHead *Linear       // lm_head; its Weight (or Packed) is the embedding's when tied
+
+	// PackedEmbed is the embedding table of a quantized model (see Packed).
+	PackedEmbed Packed
 
 	rope rope
 }
@@ -30,9 +33,10 @@ type Layer struct {
 }
 
 // Linear is y = x·Wᵀ + b, plus an optional low-rank adapter. It is the single
-// place where LoRA (and later quantized weights) plug into the model.
+// place where LoRA and quantized weights plug into the model.
 type Linear struct {
-	Weight  *torch.Tensor // [out,in]
+	Weight  *torch.Tensor // [out,in]; nil when Packed holds the weight
+	Packed  Packed        // a quantized weight, or nil
 	Bias    *torch.Tensor // [out] or nil
 	Adapter *Adapter
 }
@@ -49,7 +53,7 @@ type Adapter struct {
 
 // Forward applies the layer to x [..., in]. train turns on adapter dropout.
 func (l *Linear) Forward(s *torch.Scope, x *torch.Tensor, train bool) *torch.Tensor {
-	y := torch.Linear(s, x, l.Weight, l.Bias)
+	y := l.base(s, x)
 	if a := l.Adapter; a != nil {
 		in := x
 		if dt := a.A.DType(); in.DType() != dt {
@@ -79,29 +83,46 @@ func (m *Model) decode(s *torch.Scope, ids, pos *torch.Tensor, npos int64, mask 
 	c := m.Config
 	B, T := ids.Size(0), ids.Size(1)
 	NH, KV, D := int64(c.NumAttentionHeads), int64(c.NumKeyValueHeads), int64(c.Head())
-	cos, sin := m.rope.lookup(s, m, pos, npos) // [B,1,T,D]
-	x := m.Embed.Embedding(s, ids)             // [B,T,H]
+	fused := m.fused()
+	var cos, sin *torch.Tensor // [B,1,T,D], for the unfused path
+	var posv []int64
+	if fused {
+		m.rope.ensure(m, npos)
+		posv = torch.ToSlice[int64](pos)
+	} else {
+		cos, sin = m.rope.lookup(s, m, pos, npos)
+	}
+	x := m.embed(s, ids) // [B,T,H]
 	scale := 1 / math.Sqrt(float64(D))
 	for i, L := range m.Layers {
 		// Handles die with the layer's scope; autograd keeps what backward needs.
 		ls := torch.NewScope()
-		h := torch.RMSNorm(ls, x, L.InputNorm, c.RMSNormEps)
-		q := L.Q.Forward(ls, h, m.Train).View(ls, B, T, NH, D).Transpose(ls, 1, 2) // [B,NH,T,D]
-		k := L.K.Forward(ls, h, m.Train).View(ls, B, T, KV, D).Transpose(ls, 1, 2) // [B,KV,T,D]
-		v := L.V.Forward(ls, h, m.Train).View(ls, B, T, KV, D).Transpose(ls, 1, 2)
-		q, k = applyRope(ls, q, cos, sin), applyRope(ls, k, cos, sin)
+		h := m.rmsNorm(ls, x, L.InputNorm, fused)
+		q := L.Q.Forward(ls, h, m.Train) // [B,T,NH·D]
+		k := L.K.Forward(ls, h, m.Train) // [B,T,KV·D]
+		v := L.V.Forward(ls, h, m.Train)
+		if fused {
+			m.ropeInPlace(q, B, T, NH, posv)
+			m.ropeInPlace(k, B, T, KV, posv)
+		}
+		q = q.View(ls, B, T, NH, D).Transpose(ls, 1, 2) // [B,NH,T,D]
+		k = k.View(ls, B, T, KV, D).Transpose(ls, 1, 2) // [B,KV,T,D]
+		v = v.View(ls, B, T, KV, D).Transpose(ls, 1, 2)
+		if !fused {
+			q, k = applyRope(ls, q, cos, sin), applyRope(ls, k, cos, sin)
+		}
 		K, V := k, v
 		if kv != nil {
 			K, V = kv(ls, i, k, v)
 		}
 		a := torch.Attention(ls, q, K, V, mask, scale).Transpose(ls, 1, 2).Reshape(ls, B, T, NH*D)
 		x = x.Add(ls, L.O.Forward(ls, a, m.Train))
-		h = torch.RMSNorm(ls, x, L.PostNorm, c.RMSNormEps)
-		g := L.Gate.Forward(ls, h, m.Train).Silu(ls).Mul(ls, L.Up.Forward(ls, h, m.Train))
+		h = m.rmsNorm(ls, x, L.PostNorm, fused)
+		g := swiglu(ls, L.Gate.Forward(ls, h, m.Train), L.Up.Forward(ls, h, m.Train), fused)
 		x = s.Track(ls.Keep(x.Add(ls, L.Down.Forward(ls, g, m.Train))))
 		ls.Close()
 	}
-	return torch.RMSNorm(s, x, m.Norm, c.RMSNormEps)
+	return m.rmsNorm(s, x, m.Norm, fused)
 }
 
 // Logits applies the LM head to hidden states [...,H] → [...,V].

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"medqa/trainer/atomicfile"
 	"medqa/trainer/safetensors"
@@ -42,25 +43,30 @@ func (m *Model) Linears() []NamedLinear {
 }
 
 // Params lists the base weights in checkpoint order with their Hugging Face
-// names. A tied lm_head is not listed (it is model.embed_tokens.weight).
+// names. A tied lm_head is not listed (it is model.embed_tokens.weight), nor
+// are packed (quantized) weights, which are not tensors.
 // Adapter tensors are not included: they belong to the LoRA layer.
 func (m *Model) Params() []Param {
-	ps := []Param{{"model.embed_tokens.weight", m.Embed}}
+	var ps []Param
+	add := func(name string, t *torch.Tensor) {
+		if t != nil {
+			ps = append(ps, Param{name, t})
+		}
+	}
+	add("model.embed_tokens.weight", m.Embed)
 	for i, L := range m.Layers {
 		p := fmt.Sprintf("model.layers.%d.", i)
-		ps = append(ps, Param{p + "input_layernorm.weight", L.InputNorm})
+		add(p+"input_layernorm.weight", L.InputNorm)
 		for _, nl := range m.Linears()[i*7 : i*7+7] {
 			name := strings.TrimPrefix(nl.Name, p)
-			ps = append(ps, Param{p + name + ".weight", nl.Linear.Weight})
-			if nl.Linear.Bias != nil {
-				ps = append(ps, Param{p + name + ".bias", nl.Linear.Bias})
-			}
+			add(p+name+".weight", nl.Linear.Weight)
+			add(p+name+".bias", nl.Linear.Bias)
 		}
-		ps = append(ps, Param{p + "post_attention_layernorm.weight", L.PostNorm})
+		add(p+"post_attention_layernorm.weight", L.PostNorm)
 	}
-	ps = append(ps, Param{"model.norm.weight", m.Norm})
+	add("model.norm.weight", m.Norm)
 	if !m.Config.TieWordEmbeddings {
-		ps = append(ps, Param{"lm_head.weight", m.LMHead.Weight})
+		add("lm_head.weight", m.LMHead.Weight)
 	}
 	return ps
 }
@@ -124,10 +130,23 @@ func alloc(shape []int64, dt torch.DType, dev torch.Device) *torch.Tensor {
 // New assembles a model from named tensors (already in dtype on dev), which it
 // takes ownership of. Every expected name must be present with its shape.
 func New(c Config, ws map[string]*torch.Tensor, dt torch.DType, dev torch.Device) (*Model, error) {
+	return Assemble(c, ws, nil, dt, dev)
+}
+
+// Assemble is New for a model some of whose matrices are packed (quantized):
+// each expected weight is in ws or, for the 2-D ones, in packed. It takes
+// ownership of both.
+func Assemble(c Config, ws map[string]*torch.Tensor, packed map[string]Packed, dt torch.DType, dev torch.Device) (*Model, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	for _, e := range shapes(c) {
+		if p, ok := packed[e.name]; ok {
+			if out, in := p.Dims(); len(e.shape) != 2 || out != e.shape[0] || in != e.shape[1] {
+				return nil, fmt.Errorf("packed tensor %q is [%d,%d], config implies %v", e.name, out, in, e.shape)
+			}
+			continue
+		}
 		t, ok := ws[e.name]
 		if !ok {
 			return nil, fmt.Errorf("missing tensor %q", e.name)
@@ -136,9 +155,10 @@ func New(c Config, ws map[string]*torch.Tensor, dt torch.DType, dev torch.Device
 			return nil, fmt.Errorf("tensor %q has shape %v, config implies %v", e.name, got, e.shape)
 		}
 	}
-	m := &Model{Config: c, DType: dt, Device: dev, Embed: ws["model.embed_tokens.weight"], Norm: ws["model.norm.weight"]}
+	m := &Model{Config: c, DType: dt, Device: dev, Embed: ws["model.embed_tokens.weight"], Norm: ws["model.norm.weight"],
+		PackedEmbed: packed["model.embed_tokens.weight"]}
 	lin := func(name string, bias bool) *Linear {
-		l := &Linear{Weight: ws[name+".weight"]}
+		l := &Linear{Weight: ws[name+".weight"], Packed: packed[name+".weight"]}
 		if bias {
 			l.Bias = ws[name+".bias"]
 		}
@@ -154,9 +174,9 @@ func New(c Config, ws map[string]*torch.Tensor, dt torch.DType, dev torch.Device
 		})
 	}
 	if c.TieWordEmbeddings {
-		m.LMHead = &Linear{Weight: m.Embed}
+		m.LMHead = &Linear{Weight: m.Embed, Packed: m.PackedEmbed}
 	} else {
-		m.LMHead = &Linear{Weight: ws["lm_head.weight"]}
+		m.LMHead = lin("lm_head", false)
 	}
 	return m, nil
 }
@@ -199,6 +219,8 @@ func Load(dir string, dt torch.DType, dev torch.Device) (m *Model, err error) {
 			}
 		}
 	}()
+	files := readers{}
+	defer files.close()
 	for _, e := range shapes(c) {
 		st, err := set.Tensor(e.name)
 		if err != nil {
@@ -214,12 +236,51 @@ func Load(dir string, dt torch.DType, dev torch.Device) (m *Model, err error) {
 		if err := torch.Do(func() {
 			w := alloc(e.shape, dt, dev)
 			ws[e.name] = w
-			w.CopyFromBytes(st.Data, sdt, st.Shape)
+			err = files.fill(w, set.Path(e.name), st, sdt)
 		}); err != nil {
+			return nil, fmt.Errorf("%s: tensor %q: %w", dir, e.name, err)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("%s: tensor %q: %w", dir, e.name, err)
 		}
 	}
 	return New(c, ws, dt, dev)
+}
+
+// readers reads tensors' bytes from their files with ReadAt rather than
+// through the safetensors map: mapped pages count towards the process's
+// memory, which doubled an f32 model's peak (the map and the copy).
+type readers map[string]*os.File
+
+func (r readers) close() {
+	for _, f := range r {
+		f.Close()
+	}
+}
+
+// fill copies the stored tensor st (of dtype sdt, in file path) into w: read
+// straight into w's memory when it has the stored dtype on the CPU, else
+// through one temporary buffer that the conversion copies from.
+func (r readers) fill(w *torch.Tensor, path string, st safetensors.Tensor, sdt torch.DType) error {
+	f, ok := r[path]
+	if !ok {
+		var err error
+		if f, err = os.Open(path); err != nil {
+			return err
+		}
+		r[path] = f
+	}
+	if w.Device() == torch.CPU && w.DType() == torch.Float32 && sdt == torch.Float32 {
+		dst := torch.Data[float32](w)
+		_, err := f.ReadAt(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(dst))), 4*len(dst)), st.Offset)
+		return err
+	}
+	buf := make([]byte, len(st.Data))
+	if _, err := f.ReadAt(buf, st.Offset); err != nil {
+		return err
+	}
+	w.CopyFromBytes(buf, sdt, st.Shape)
+	return nil
 }
 
 // NewRandom builds a model with random weights (normal·0.02, norms near 1)
@@ -250,6 +311,9 @@ func NewRandom(c Config, seed uint64, dt torch.DType, dev torch.Device) (m *Mode
 // Save writes config.json and model.safetensors (in the model's dtype) into dir,
 // each file atomically.
 func (m *Model) Save(dir string) (err error) {
+	if m.IsPacked() {
+		return fmt.Errorf("cannot save a quantized model as a Hugging Face checkpoint (quantize a float model instead)")
+	}
 	defer torch.Recover(&err)
 	sdt := map[torch.DType]safetensors.DType{torch.Float32: safetensors.F32, torch.BFloat16: safetensors.BF16,
 		torch.Float16: safetensors.F16, torch.Float64: safetensors.F64}[m.DType]
@@ -282,7 +346,16 @@ func (m *Model) Close() {
 	for _, p := range m.Params() {
 		p.Tensor.Close()
 	}
+	if m.PackedEmbed != nil {
+		m.PackedEmbed.Close()
+	}
+	if p := m.LMHead.Packed; p != nil && p != m.PackedEmbed {
+		p.Close()
+	}
 	for _, nl := range m.Linears() {
+		if nl.Linear.Packed != nil {
+			nl.Linear.Packed.Close()
+		}
 		if a := nl.Linear.Adapter; a != nil {
 			a.A.Close()
 			a.B.Close()

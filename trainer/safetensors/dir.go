@@ -123,6 +123,14 @@ func (set *Set) Tensor(name string) (Tensor, error) {
 	return f.Tensor(name)
 }
 
+// Path is the file that holds the named tensor ("" when none does).
+func (set *Set) Path(name string) string {
+	if f, ok := set.where[name]; ok {
+		return f.Path
+	}
+	return ""
+}
+
 // Close unmaps every file.
 func (set *Set) Close() error {
 	var first error

@@ -52,6 +52,10 @@ type Tensor struct {
 	DType DType
 	Shape []int64
 	Data  []byte
+	// Offset is where Data starts in the file image (0 for tensors to write):
+	// loaders read large tensors with ReadAt instead of touching the map,
+	// so that the mapped pages do not add to the process's memory.
+	Offset int64
 }
 
 // maxHeader is the reference implementation's limit; larger headers are refused
@@ -160,7 +164,7 @@ func parse(buf []byte) ([]Tensor, map[string]string, error) {
 		if end-begin != want {
 			return nil, nil, fmt.Errorf("tensor %q: %v of shape %v needs %d bytes, data_offsets give %d", name, e.DType, e.Shape, want, end-begin)
 		}
-		ts = append(ts, Tensor{Name: name, DType: e.DType, Shape: e.Shape, Data: data[begin:end:end]})
+		ts = append(ts, Tensor{Name: name, DType: e.DType, Shape: e.Shape, Data: data[begin:end:end], Offset: int64(8 + n + begin)})
 		begins[name] = begin
 	}
 	if _, err := dec.Token(); err != nil {

@@ -42,6 +42,7 @@ var shimSources embed.FS
 var loadErr error
 
 func init() {
+	tuneMalloc()
 	if loadErr = load(); loadErr != nil {
 		why := C.CString(loadErr.Error())
 		C.tt_set_not_loaded(why)

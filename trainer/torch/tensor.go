@@ -280,6 +280,22 @@ func (t *Tensor) Bytes() []byte {
 	return out
 }
 
+// Data returns t's elements as a slice aliasing its memory, for kernels that
+// run outside libtorch: t must be a contiguous CPU tensor of T's dtype, and
+// the slice is valid only while t (or a tensor sharing its storage) is open.
+func Data[T Element](t *Tensor) []T {
+	if dt := dtypeOf[T](); t.DType() != dt {
+		panic(&Error{Msg: fmt.Sprintf("Data: tensor is %v, not %v", t.DType(), dt)})
+	}
+	n := t.Numel()
+	if n == 0 {
+		return nil
+	}
+	var p unsafe.Pointer
+	must(C.tt_data_ptr(t.handle(), &p))
+	return unsafe.Slice((*T)(p), n)
+}
+
 // Empty creates an uninitialised tensor.
 func Empty(s *Scope, shape []int64, dt DType, dev Device) *Tensor {
 	return empty(s, shape, dt, dev, false)

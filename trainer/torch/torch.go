@@ -3,6 +3,21 @@ package torch
 /*
 #include <stdlib.h>
 #include "shim/shim.h"
+#ifdef __GLIBC__
+#include <malloc.h>
+// Tensors of a few MB to tens of MB are allocated and freed for every op of a
+// long prompt. By default glibc maps each such block fresh and unmaps it on
+// free, so every op page-faults its output in again. Serving them from the
+// heap, and not trimming it below 512 MiB, reuses the pages: a 512-token
+// prefill of Qwen2.5-0.5B (f32) took 159k minor page faults instead of 225k
+// (25k of them loading the weights), and about half the kernel time.
+static void tune_malloc(void) {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+}
+#else
+static void tune_malloc(void) {}
+#endif
 */
 import "C"
 
@@ -55,6 +70,9 @@ func Do(fn func()) (err error) {
 	fn()
 	return nil
 }
+
+// tuneMalloc applies the allocator setting above; load.go's init calls it first.
+func tuneMalloc() { C.tune_malloc() }
 
 // SetNumThreads sets libtorch's intra-op thread count for every OS thread that
 // calls into the shim afterwards (default: all cores).

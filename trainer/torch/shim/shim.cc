@@ -418,6 +418,12 @@ tt_err tt_empty(const int64_t* shape, int ndim, int dtype, int device, int hugep
       else *out = wrap(at::empty(dims(shape, ndim), opts(dtype, device))))
 }
 
+tt_err tt_data_ptr(tt a, void** out) {
+  TRY(const at::Tensor& t = T(a);
+      if (!t.is_cpu() || !t.is_contiguous()) throw std::runtime_error("data_ptr: tensor is not a contiguous CPU tensor");
+      *out = t.data_ptr())
+}
+
 tt_err tt_copy_from(tt dst, const void* data, int dtype, const int64_t* shape, int ndim) {
   TRY(auto src = at::from_blob(const_cast<void*>(data), dims(shape, ndim), opts(dtype, -1)); T(dst).copy_(src))
 }
