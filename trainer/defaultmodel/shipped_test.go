@@ -10,6 +10,7 @@ import (
 
 	"medqa/files"
 	"medqa/trainer/modeldir"
+	"medqa/trainer/quant"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
 	"medqa/wasm/chat"

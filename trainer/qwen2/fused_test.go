@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"medqa/files/testkit"
 	"medqa/trainer/torch"
 )
 
@@ -11,7 +12,7 @@ import (
 // the libtorch ops compute (autograd on takes those), for a prompt through
 // Hidden and for decoding through the cache at later positions.
 func TestFusedMatchesOps(t *testing.T) {
-	m := randomModel(t, smallConfig(), 3)
+	m := randomModel(t, shapeConfig(testkit.Small), 3)
 	defer m.Close()
 	if m.DType != torch.Float32 || m.Device != torch.CPU {
 		t.Skip("the fused kernels are for float32 on the CPU")
