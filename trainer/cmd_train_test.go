@@ -48,7 +48,7 @@ func splitDir(t *testing.T) string {
 // runVerbQuiet runs a verb with stdout captured and stderr discarded.
 func runVerbQuiet(t *testing.T, run func([]string) error, args ...string) (string, error) {
 	t.Helper()
-	t.Setenv("OMP_WAIT_POLICY", "passive") // no re-exec of the test binary
+	t.Setenv("OMP_WAIT_POLICY", "passive") // as make exports it
 	out, err := os.CreateTemp(t.TempDir(), "stdout")
 	if err != nil {
 		t.Fatal(err)

@@ -10,22 +10,16 @@ cd "$root"
 rec=docs/bench/record.sh
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 
-# The PyTorch peer and the MedQuAD CSV some benchmarks read live in shared/ beside the
-# repository root or one of its ancestors (as files.Shared finds it); SHARED overrides.
-shared=${SHARED:-}
-if [ -z "$shared" ]; then
-	for d in "$root" $(p=$root; while [ "$p" != / ]; do p=$(dirname "$p"); echo "$p"; done); do
-		if [ -d "$(dirname "$d")/shared" ]; then shared=$(dirname "$d")/shared; break; fi
-	done
-fi
-export SHARED=$shared
+# Everything the benchmarks read is in the repository: the PyTorch-eager peer
+# (trainer/qwen2/peer/qwen2_peer.py), the MedQuAD CSV (files/medquad_qa.csv.gz).
+# Benchmarks that live in end-to-end test files pass -tags e2e (see docs/testing.md).
 
 # name | command (run from the repository root by record.sh)
 benches=(
 	"tokenizer-go|go test -run ^\$ -bench . -benchtime 5x ./wasm/tokenizer"
 	"tokenizer-vs-transformersjs|wasm/tokenizer/bench/bench.sh"
 	"metrics-go|go test -run ^\$ -bench . -benchtime 3x ./wasm/metrics"
-	"metrics-nltk-stem|python3 wasm/metrics/testdata/nltk_stem_bench.py $shared/data/medquad/medquad_qa.csv"
+	"metrics-nltk-stem|python3 wasm/metrics/testdata/nltk_stem_bench.py files/medquad_qa.csv.gz"
 	"data-go|go test -run ^\$ -bench . -benchtime 3x ./trainer/data"
 	"qwen2-vs-pytorch|trainer/qwen2/bench/bench.sh"
 	"quant-vs-llamacpp|trainer/quant/bench/bench.sh"
@@ -39,7 +33,7 @@ benches=(
 	"serve-fake|go test -run ^\$ -bench Streams -benchtime 2s -count 3 ./backend/server"
 	"serve-real|go test -run ^\$ -bench RealModelStreams -benchtime 3x ./backend"
 	"serve-default|docs/bench/serve_default.sh"
-	"wasm-ready|go test -count 1 -run BrowserWasmReady -v ./web"
+	"wasm-ready|go test -count 1 -tags e2e -run BrowserWasmReady -v ./web"
 	"sizes|docs/bench/sizes.sh"
 )
 

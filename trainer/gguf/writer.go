@@ -1,7 +1,7 @@
 // Package gguf writes Qwen2 models as GGUF v3 files that llama.cpp and Ollama
 // load with their "qwen2" architecture: the tensor names and metadata keys of
 // llama.cpp's convert_hf_to_gguf.py, the GPT-2 byte-level BPE tokenizer with
-// the "qwen2" pre-tokenizer, and F32, F16 or Q8_0 tensor data.
+// the "qwen2" pre-tokenizer, and F32, F16, Q8_0 or Q4_0 tensor data.
 //
 // File layout (all little-endian): magic "GGUF", version 3, tensor count and
 // metadata count (u64); metadata key/value pairs; tensor infos (name, dims

@@ -4,7 +4,7 @@
 #
 #   trainer/gpucheck/bundle.sh OUT_DIR
 #
-# OUT_DIR/  run.sh  README.md  bin/{trainer,backend}  shim/ (sources + build.sh)
+# OUT_DIR/  run.sh  README.md (docs/gpu.md)  bin/{trainer,backend}  shim/ (sources + build.sh)
 #           ref/{ref.py,qwen2_peer.py}  testdata/tiny-qwen2/
 # The folder is assembled beside OUT_DIR and renamed into place, so a failed build leaves the old one.
 set -euo pipefail
@@ -34,7 +34,7 @@ cp trainer/torch/shim/*.cc trainer/torch/shim/*.h trainer/torch/shim/*.def train
 cp trainer/gpucheck/ref.py trainer/qwen2/peer/qwen2_peer.py "$tmp/ref/"
 cp -r trainer/qwen2/testdata/tiny-qwen2 "$tmp/testdata/"
 cp trainer/gpucheck/run.sh "$tmp/run.sh"
-cp trainer/gpucheck/DOC-gpu.md "$tmp/README.md"
+cp docs/gpu.md "$tmp/README.md"
 chmod -R u+w "$tmp" && chmod +x "$tmp/run.sh" "$tmp/shim/build.sh"
 
 bytes=$(du -sb "$tmp" | cut -f1)

@@ -1,4 +1,4 @@
-// Package gpucheck holds the checks of the GPU bundle (`make gpu-bundle`, see DOC-gpu.md): medqa on a
+// Package gpucheck holds the checks of the GPU bundle (`make gpu-bundle`, see docs/gpu.md): medqa on a
 // device, against transformers and PEFT on the same device where they are installed, else against the
 // references that travel with the bundle (tiny-qwen2's logits, the project's PyTorch-eager peer).
 //

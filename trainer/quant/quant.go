@@ -1,5 +1,7 @@
 // Package quant stores Qwen2 models with int8 or int4 weights and loads them
-// back into the one inference path (qwen2.Model), dequantized to the run dtype.
+// back into the one inference path (qwen2.Model) with the weights still
+// packed: on the CPU in float32, trainer/qkernel multiplies the stored bytes;
+// elsewhere each matrix is dequantized just before its product (see Load).
 //
 // # On-disk format (format_version 1)
 //

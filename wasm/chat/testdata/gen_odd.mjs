@@ -2,7 +2,9 @@
 // (the tool that made wasm/tokenizer/testdata/public_vectors.json.gz) so that the Go
 // renderer is checked against the real Jinja template on cases the public
 // vectors lack. Usage (from a folder where @huggingface/transformers is
-// installed): node gen_odd.mjs SHARED_TOKENIZER_DIR > odd.json
+// installed): node gen_odd.mjs TOKENIZER_DIR > odd.json, where TOKENIZER_DIR holds
+// tokenizer.json and Qwen2.5-0.5B{,-Instruct}/tokenizer_config.json (the layout of
+// the Qwen2.5 tokenizer reference folder that assets/tokenizer/README.md names).
 import { AutoTokenizer, env } from "@huggingface/transformers";
 import fs from "node:fs";
 import path from "node:path";
