@@ -35,9 +35,15 @@ func BenchmarkCPU(b *testing.B) {
 					b.ReportMetric(float64(cpuTime()-c0)/float64(b.N), "cpu-ns/op")
 				})
 			}
-			run("q8", func() { q8.MatMul(y, x, M, nil, 1) })
+			for _, k := range []string{"vnni", "avx2"} {
+				if k == "vnni" && !HasVNNI() {
+					continue
+				}
+				run("q8/"+k, func() { Use(k); q8.MatMul(y, x, M, nil, 1) })
+				run("q4/"+k, func() { Use(k); q4.MatMul(y, x, M, nil, 1) })
+			}
+			SetSIMD(true)
 			run("q8f", func() { q8.MatMulFloat(y, x, M, nil, 1) })
-			run("q4", func() { q4.MatMul(y, x, M, nil, 1) })
 		}
 	}
 }

@@ -22,7 +22,14 @@
 //
 // The int8 dot product uses _mm256_maddubs_epi16 after moving the weight's
 // sign onto x (codes are in [-127,127], so a pair sum fits int16); the int4
-// codes are unsigned already and feed maddubs directly. The zero point costs
+// codes are unsigned already and feed maddubs directly. Where the CPU has
+// AVX512-VNNI, one _mm256_dpbusd_epi32 replaces maddubs and its pair sum
+// (int8 weights enter it as w+128, each lane starting from −128·Σx of its
+// four bytes), and prefill tiles are 4×4: every lane holds the same integer
+// as on AVX2, so both return the same floats (MEDQA_QKERNEL=avx2 or Use
+// chooses; TestVNNIEqualsAVX2 checks). It does ~1.2× the work per CPU
+// second at prefill shapes (BenchmarkCPU) and the same at decode, which
+// streams memory. The zero point costs
 // one multiply-add per block with d_b·Σq_k, computed when x is quantized.
 // The product is exact up to the quantization of x: each input is off by at
 // most d_b/2, so an output is off by at most Σ|w_k|·d_b/2 (plus float32

@@ -129,7 +129,9 @@ void qk_dequant_q4(const uint8_t* w, const uint16_t* scale, const uint8_t* zero,
 
 // ---- dispatch and threads ----
 
-static int g_simd = 1;
+// g_level is the most capable code the products may use: QK_GENERIC_LEVEL,
+// QK_AVX2_LEVEL or QK_VNNI_LEVEL; qk_active caps it at what the CPU has.
+static int g_level = QK_VNNI_LEVEL;
 
 int qk_cpu_has_avx2(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -140,14 +142,22 @@ int qk_cpu_has_avx2(void) {
 #endif
 }
 
-void qk_set_simd(int on) { g_simd = on; }
-
-int qk_active(void) {
-#ifdef QK_HAVE_AVX2
-  return g_simd && qk_cpu_has_avx2();
+int qk_cpu_has_vnni(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  return qk_cpu_has_avx2() && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
 #else
   return 0;
 #endif
+}
+
+void qk_set_simd(int level) { g_level = level; }
+
+int qk_active(void) {
+#ifdef QK_HAVE_AVX2
+  if (g_level >= QK_VNNI_LEVEL && qk_cpu_has_vnni()) return QK_VNNI_LEVEL;
+  if (g_level >= QK_AVX2_LEVEL && qk_cpu_has_avx2()) return QK_AVX2_LEVEL;
+#endif
+  return QK_GENERIC_LEVEL;
 }
 
 // threads_for picks how many threads a product of `work` multiply-adds gets:
@@ -194,7 +204,9 @@ void qk_matmul_q8(const int8_t* w, const float* scale, int64_t N, int64_t K, con
     int64_t lo, hi;
     split(N, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
 #ifdef QK_HAVE_AVX2
-    if (simd)
+    if (simd == QK_VNNI_LEVEL)
+      qk_q8_rows_vnni(w, scale, N, K, a, bias, y, lo, hi);
+    else if (simd)
       qk_q8_rows_avx2(w, scale, N, K, a, bias, y, lo, hi);
     else
 #endif
@@ -212,7 +224,9 @@ void qk_matmul_q4(const uint8_t* w, const uint16_t* scale, const uint8_t* zero, 
     int64_t lo, hi;
     split(N, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
 #ifdef QK_HAVE_AVX2
-    if (simd)
+    if (simd == QK_VNNI_LEVEL)
+      qk_q4_rows_vnni(w, scale, zero, group, N, K, a, bias, y, lo, hi);
+    else if (simd)
       qk_q4_rows_avx2(w, scale, zero, group, N, K, a, bias, y, lo, hi);
     else
 #endif

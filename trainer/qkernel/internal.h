@@ -27,6 +27,10 @@ void qk_q8f_rows_avx2(const int8_t* w, const float* scale, int64_t N, int64_t K,
                       const float* bias, float* y, int64_t n0, int64_t n1);
 void qk_q4_rows_avx2(const uint8_t* w, const uint16_t* scale, const uint8_t* zero, int64_t group, int64_t N,
                      int64_t K, const qk_act* a, const float* bias, float* y, int64_t n0, int64_t n1);
+void qk_q8_rows_vnni(const int8_t* w, const float* scale, int64_t N, int64_t K, const qk_act* a, const float* bias,
+                     float* y, int64_t n0, int64_t n1);
+void qk_q4_rows_vnni(const uint8_t* w, const uint16_t* scale, const uint8_t* zero, int64_t group, int64_t N,
+                     int64_t K, const qk_act* a, const float* bias, float* y, int64_t n0, int64_t n1);
 #endif
 
 #endif

@@ -35,32 +35,48 @@ import (
 const Block = C.QK_BLOCK
 
 func init() {
-	if os.Getenv("MEDQA_QKERNEL") == "generic" {
-		SetSIMD(false)
+	if k := os.Getenv("MEDQA_QKERNEL"); k != "" {
+		if err := Use(k); err != nil {
+			panic(fmt.Sprintf("MEDQA_QKERNEL: %v", err))
+		}
 	}
 }
 
-// SetSIMD chooses the AVX2 code (true, the default where the CPU has
-// AVX2+FMA+F16C) or the portable C (false: tests of the fallback, or the
-// environment variable MEDQA_QKERNEL=generic).
+// levels are the codes Use accepts, least capable first (qkernel.h's levels).
+var levels = []string{"generic", "avx2", "vnni"}
+
+// Use allows the products at most the named code: "vnni" (the default: the
+// AVX512-VNNI integer products where the CPU has them, AVX2 elsewhere),
+// "avx2" (AVX2+FMA+F16C) or "generic" (the portable C). The environment
+// variable MEDQA_QKERNEL does the same at start-up. Kernel says what runs.
+func Use(name string) error {
+	for i, l := range levels {
+		if l == name {
+			C.qk_set_simd(C.int(i))
+			return nil
+		}
+	}
+	return fmt.Errorf("qkernel: unknown kernel %q (want generic, avx2 or vnni)", name)
+}
+
+// SetSIMD allows the best code the CPU has (true, the default) or forces the
+// portable C (false), for tests of the fallback.
 func SetSIMD(on bool) {
-	v := 0
+	v := C.QK_GENERIC_LEVEL
 	if on {
-		v = 1
+		v = C.QK_VNNI_LEVEL
 	}
 	C.qk_set_simd(C.int(v))
 }
 
-// Kernel names the code the products run on now: "avx2" or "generic".
-func Kernel() string {
-	if C.qk_active() != 0 {
-		return "avx2"
-	}
-	return "generic"
-}
+// Kernel names the code the products run on now: "vnni", "avx2" or "generic".
+func Kernel() string { return levels[C.qk_active()] }
 
 // HasAVX2 reports whether the CPU has AVX2, FMA and F16C.
 func HasAVX2() bool { return C.qk_cpu_has_avx2() != 0 }
+
+// HasVNNI reports whether the CPU has AVX512-VNNI and AVX512-VL as well.
+func HasVNNI() bool { return C.qk_cpu_has_vnni() != 0 }
 
 // Q8 is an int8 weight [N,K]: w = W·Scale[row]. Its slices may live in memory
 // that Go does not own (a libtorch tensor); they must outlive every call.

@@ -45,10 +45,17 @@ void qk_dequant_q8(const int8_t* w, const float* scale, int64_t rows, int64_t K,
 void qk_dequant_q4(const uint8_t* w, const uint16_t* scale, const uint8_t* zero, int64_t group, int64_t rows,
                    int64_t K, float* out);
 
-// Which code runs: 1 uses AVX2+FMA+F16C when the CPU has them; 0 forces the
-// portable C. qk_active reports what the products use now (1 = AVX2).
-void qk_set_simd(int on);
+// Which code runs: QK_VNNI_LEVEL uses AVX512-VNNI for the integer products
+// (AVX2 elsewhere) when the CPU has it, QK_AVX2_LEVEL AVX2+FMA+F16C, and
+// QK_GENERIC_LEVEL the portable C; qk_set_simd sets the most capable level
+// allowed (the default is VNNI) and qk_active reports the level in use, capped
+// by the CPU (nonzero = SIMD).
+#define QK_GENERIC_LEVEL 0
+#define QK_AVX2_LEVEL 1
+#define QK_VNNI_LEVEL 2
+void qk_set_simd(int level);
 int qk_active(void);
 int qk_cpu_has_avx2(void);
+int qk_cpu_has_vnni(void);
 
 #endif

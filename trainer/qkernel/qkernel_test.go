@@ -109,17 +109,20 @@ func check(t testing.TB, name string, y, x []float32, M, N, K int, deq func(n, k
 	}
 }
 
-// kernels runs fn once with the AVX2 code (where the CPU has it) and once
-// with the portable C.
+// kernels runs fn with each code the CPU has: VNNI, AVX2, the portable C.
 func kernels(t *testing.T, fn func(t *testing.T)) {
-	if HasAVX2() {
-		t.Run("avx2", func(t *testing.T) { SetSIMD(true); fn(t) })
+	defer SetSIMD(true)
+	for _, k := range []string{"vnni", "avx2", "generic"} {
+		if (k == "vnni" && !HasVNNI()) || (k == "avx2" && !HasAVX2()) {
+			continue
+		}
+		t.Run(k, func(t *testing.T) {
+			if err := Use(k); err != nil || Kernel() != k {
+				t.Fatalf("Use(%q): %v, running %s", k, err, Kernel())
+			}
+			fn(t)
+		})
 	}
-	t.Run("generic", func(t *testing.T) {
-		SetSIMD(false)
-		defer SetSIMD(true)
-		fn(t)
-	})
 }
 
 // shapes are odd on purpose: rows not a multiple of the tiles (4, 2) and
@@ -220,6 +223,47 @@ func TestSIMDMatchesGeneric(t *testing.T) {
 		}
 		if d := math.Abs(float64(b1[i] - b2[i])); d > 1e-5*math.Abs(float64(b2[i]))+1e-6 {
 			t.Fatalf("Q4 y[%d]: avx2 %g, generic %g", i, b1[i], b2[i])
+		}
+	}
+}
+
+// The VNNI code gives every lane the same integer as the AVX2 code and adds
+// the lanes in the same order: the outputs are the same floats, on shapes
+// that exercise every tile (rows 1–9, output rows not a multiple of 4, a
+// partial last block for int8, int4 groups of 32 and 64).
+func TestVNNIEqualsAVX2(t *testing.T) {
+	if !HasVNNI() {
+		t.Skip("no AVX512-VNNI") // CI=true runs on this machine kind, which has it
+	}
+	defer SetSIMD(true)
+	r := rand.New(rand.NewPCG(12, 13))
+	for _, M := range []int{1, 2, 3, 4, 5, 7, 9} {
+		for _, s := range []struct{ N, K int }{{1, 64}, {7, 40}, {13, 128}, {6, 320}} {
+			x := randX(r, M, s.K)
+			q8 := randQ8(r, s.N, s.K)
+			K4, group := s.K/32*32, 32
+			if K4%64 == 0 && K4 > 64 {
+				group = 64
+			}
+			q4 := randQ4(r, s.N, K4, group)
+			x4 := x
+			if q4.K != s.K {
+				x4 = randX(r, M, q4.K)
+			}
+			run := func(k string) (a, b []float32) {
+				Use(k)
+				a, b = make([]float32, M*s.N), make([]float32, M*s.N)
+				q8.MatMul(a, x, M, nil, 2)
+				q4.MatMul(b, x4, M, nil, 2)
+				return a, b
+			}
+			a1, b1 := run("vnni")
+			a2, b2 := run("avx2")
+			for i := range a1 {
+				if a1[i] != a2[i] || b1[i] != b2[i] {
+					t.Fatalf("M=%d N=%d K=%d y[%d]: int8 vnni %g avx2 %g, int4 vnni %g avx2 %g", M, s.N, s.K, i, a1[i], a2[i], b1[i], b2[i])
+				}
+			}
 		}
 	}
 }
