@@ -84,7 +84,8 @@ func TestWranglerDev(t *testing.T) {
 		return http.ErrUseLastResponse
 	}}
 	var lastErr error
-	if !testkit.Poll(90*time.Second, func() bool {
+	// workerd compiles the worker first: seconds when idle, minutes when the suite runs beside it.
+	if !testkit.Poll(240*time.Second, func() bool {
 		res, err := client.Get(base + "/")
 		if lastErr = err; err != nil {
 			return false
