@@ -84,12 +84,7 @@ func token() string {
 // Session returns the request's live session: from the cookie, or from an
 // "Authorization: Bearer <token>" header for API clients.
 func (a *Auth) Session(r *http.Request) (*Session, bool) {
-	tok := ""
-	if c, err := r.Cookie(CookieName); err == nil {
-		tok = c.Value
-	} else if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
-		tok = strings.TrimPrefix(h, "Bearer ")
-	}
+	tok := credential(r)
 	if tok == "" {
 		return nil, false
 	}
@@ -105,6 +100,18 @@ func (a *Auth) Session(r *http.Request) (*Session, bool) {
 		return nil, false
 	}
 	return s, true
+}
+
+// credential is the token the request authenticates with: the cookie, else a bearer header.
+// Session and LogoutHandler both use it, so logout revokes exactly what was accepted.
+func credential(r *http.Request) string {
+	if c, err := r.Cookie(CookieName); err == nil {
+		return c.Value
+	}
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		return strings.TrimPrefix(h, "Bearer ")
+	}
+	return ""
 }
 
 // CSRFToken is the token pages embed for their forms; "" without a session.
@@ -183,7 +190,7 @@ func (a *Auth) LoginHandler(w http.ResponseWriter, r *http.Request) {
 	a.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{
 		Name: CookieName, Value: tok, Path: "/", Expires: s.Expires,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: IsHTTPS(r),
 	})
 	resp := map[string]any{"csrf_token": s.CSRF, "expires": s.Expires}
 	if body.Bearer {
@@ -192,14 +199,30 @@ func (a *Auth) LoginHandler(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// LogoutHandler ends the session; mount it behind RequireSession.
+// LogoutHandler ends the session the request authenticated with (cookie or bearer token);
+// mount it behind RequireSession.
 func (a *Auth) LogoutHandler(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(CookieName); err == nil {
+	if tok := credential(r); tok != "" {
 		a.mu.Lock()
-		delete(a.sessions, sha256.Sum256([]byte(c.Value)))
+		delete(a.sessions, sha256.Sum256([]byte(tok)))
 		a.mu.Unlock()
 	}
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	a.clearCookie(w, r)
+}
+
+// LogoutAllHandler ends every session, this one included (a leaked token, a shared
+// machine); mount it behind RequireSession.
+func (a *Auth) LogoutAllHandler(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	n := len(a.sessions)
+	clear(a.sessions)
+	a.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: IsHTTPS(r)})
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "ended": n})
+}
+
+func (a *Auth) clearCookie(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: IsHTTPS(r)})
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 
@@ -224,3 +247,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }
+
+// IsHTTPS says whether the client reached the server over TLS: directly, or through a
+// trusted proxy that said so (see TrustProxies). Cookies are Secure then.
+func IsHTTPS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	v, _ := r.Context().Value(httpsKey{}).(bool)
+	return v
+}
+
+type httpsKey struct{}

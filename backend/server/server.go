@@ -100,6 +100,7 @@ func New(opt Options) *Server {
 	mux.HandleFunc("GET /api/session", opt.Auth.SessionHandler)
 	admin := func(h http.HandlerFunc) http.Handler { return opt.Auth.RequireSession(h) }
 	mux.Handle("POST /api/logout", admin(opt.Auth.LogoutHandler))
+	mux.Handle("POST /api/logout-all", admin(opt.Auth.LogoutAllHandler))
 	s.adminRoutes(mux, admin)
 
 	if opt.Static != nil {
