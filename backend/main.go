@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -27,6 +28,7 @@ import (
 
 type flags struct {
 	model, adapter, addr, data, trainer, static, origins, logFormat, tlsCert, tlsKey string
+	allowedHosts                                                                     string
 	requireLogin                                                                     bool
 	grace                                                                            time.Duration
 	eng                                                                              engine.Config
@@ -42,6 +44,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.trainer, "trainer", "", `command that runs the trainer CLI (default: "bin/trainer" if built, else "go run ./trainer")`)
 	fs.StringVar(&f.static, "static", "", "serve the pages' /static/ files from this directory instead of the embedded ones (for editing assets/web live)")
 	fs.StringVar(&f.origins, "origins", "", "comma-separated extra browser origins allowed (e.g. https://medqa.example.org)")
+	fs.StringVar(&f.allowedHosts, "allowed-hosts", "", `comma-separated Host names served, e.g. medqa.example.org ("*": any); default: the listen host, localhost, 127.0.0.1, [::1] (and the machine's addresses when listening on all of them)`)
 	fs.BoolVar(&f.requireLogin, "require-login", false, "chat needs an admin session too (default: chat is public, rate-limited per client)")
 	fs.DurationVar(&f.grace, "grace", 30*time.Second, "shutdown grace period for streams and the trainer's checkpoint")
 	fs.StringVar(&f.logFormat, "log", "text", "log format: text or json")
@@ -133,7 +136,7 @@ func run(args []string) error {
 	}
 	srv := server.New(server.Options{
 		Engine: eng, Auth: au, Runs: rm, LoadModel: loadModel, Logger: log,
-		AllowedOrigins: origins, RequireLogin: f.requireLogin,
+		AllowedOrigins: origins, AllowedHosts: allowedHosts(f.allowedHosts, f.addr), RequireLogin: f.requireLogin,
 		Pages: pages(au, rm, eng, static, chatSettings(bundle.Name, bundle.Sampling, f.eng)),
 	})
 	hs := srv.HTTPServer(f.addr)
@@ -169,6 +172,37 @@ func run(args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// allowedHosts is --allowed-hosts, else the listen host and the loopback names. Listening on
+// every interface (0.0.0.0, ::) adds the machine's own addresses: an IP literal cannot be
+// rebound by DNS, so only names need listing.
+func allowedHosts(flagValue, addr string) []string {
+	if flagValue != "" {
+		var hosts []string
+		for _, h := range strings.Split(flagValue, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				hosts = append(hosts, h)
+			}
+		}
+		return hosts
+	}
+	hosts := slices.Clone(server.DefaultHosts)
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return hosts
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		if addrs, err := net.InterfaceAddrs(); err == nil {
+			for _, a := range addrs {
+				if n, ok := a.(*net.IPNet); ok {
+					hosts = append(hosts, n.IP.String())
+				}
+			}
+		}
+		return hosts
+	}
+	return append(hosts, host)
 }
 
 // trainerCommand is the configured command, else a built trainer, else `go run`.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -36,5 +37,20 @@ func TestFlags(t *testing.T) {
 		if _, err := parseFlags(c.args); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want %q", c.args, err, c.want)
 		}
+	}
+}
+
+func TestAllowedHostsDefault(t *testing.T) {
+	got := allowedHosts("", "192.0.2.7:8080")
+	want := []string{"localhost", "127.0.0.1", "::1", "192.0.2.7"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("default for 192.0.2.7:8080: %q, want %q", got, want)
+	}
+	if got := allowedHosts(" medqa.example.org, localhost ", "127.0.0.1:8080"); strings.Join(got, ",") != "medqa.example.org,localhost" {
+		t.Fatalf("--allowed-hosts: %q", got)
+	}
+	all := allowedHosts("", "0.0.0.0:8080")
+	if !slices.Contains(all, "127.0.0.1") || slices.Contains(all, "0.0.0.0") {
+		t.Fatalf("listening on every interface: %q, want the machine's addresses", all)
 	}
 }

@@ -2,7 +2,11 @@ package server_test
 
 import (
 	"encoding/json"
+	"net"
+	"net/http"
 	"testing"
+
+	"github.com/gorilla/websocket"
 )
 
 // bearerLogin logs in as a script does and returns the token.
@@ -51,5 +55,41 @@ func TestLogoutAllEndsEverySession(t *testing.T) {
 	}
 	if code := h.admin("GET", "/api/runs", "", nil); code != 401 {
 		t.Fatalf("cookie after logout-all: %d, want 401", code)
+	}
+}
+
+func TestForeignHostRefusedBeforeRouting(t *testing.T) {
+	h := newHarness(t, setup{})
+	_, port, _ := net.SplitHostPort(h.ts.Listener.Addr().String())
+	evil := "evil.example:" + port
+	for _, path := range []string{"/healthz", "/api/login", "/v1/models"} {
+		req, _ := http.NewRequest("GET", h.ts.URL+path, nil)
+		req.Host = evil
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusMisdirectedRequest {
+			t.Errorf("GET %s with Host %s: %d, want 421", path, evil, res.StatusCode)
+		}
+	}
+	// The DNS-rebinding websocket: Origin and Host agree, both the attacker's.
+	hdr := http.Header{"Host": {evil}, "Origin": {"http://" + evil}}
+	if _, res, err := websocket.DefaultDialer.Dial(h.wsURL("/ws/chat"), hdr); err == nil || res == nil || res.StatusCode != http.StatusMisdirectedRequest {
+		t.Fatalf("rebound websocket: %v, want 421", err)
+	}
+	// The server's own names still work.
+	for _, host := range []string{"localhost:" + port, "127.0.0.1:" + port, "[::1]:" + port} {
+		req, _ := http.NewRequest("GET", h.ts.URL+"/healthz", nil)
+		req.Host = host
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Errorf("Host %s: %d", host, res.StatusCode)
+		}
 	}
 }

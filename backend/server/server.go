@@ -34,6 +34,7 @@ type Options struct {
 	Logger    *slog.Logger
 
 	AllowedOrigins []string      // extra browser origins allowed besides the server's own ("https://host")
+	AllowedHosts   []string      // Host names answered (HostName form; "*": any); nil: DefaultHosts
 	RequireLogin   bool          // chat (websocket and /v1) needs a session too
 	ChatLimiter    *auth.Limiter // asks per client; nil: burst 20, then 2 per second
 	MaxBody        int64         // request body limit in bytes; 0: 1 MiB
@@ -66,6 +67,14 @@ func New(opt Options) *Server {
 	if opt.ChatLimiter == nil {
 		opt.ChatLimiter = auth.NewLimiter(2, 20)
 	}
+	if opt.AllowedHosts == nil {
+		opt.AllowedHosts = DefaultHosts
+	}
+	hosts := make([]string, len(opt.AllowedHosts))
+	for i, h := range opt.AllowedHosts {
+		hosts[i] = HostName(h)
+	}
+	opt.AllowedHosts = hosts
 	if opt.MaxBody == 0 {
 		opt.MaxBody = 1 << 20
 	}
@@ -109,7 +118,7 @@ func New(opt Options) *Server {
 	if opt.Pages != nil {
 		mux.Handle("/", opt.Pages)
 	}
-	s.handler = s.recoverer(s.logRequests(s.secure(s.sameOriginWrites(mux))))
+	s.handler = s.recoverer(s.logRequests(s.checkHost(s.secure(s.sameOriginWrites(mux)))))
 	return s
 }
 
