@@ -28,7 +28,8 @@ import (
 
 type flags struct {
 	model, adapter, addr, data, trainer, static, origins, logFormat, tlsCert, tlsKey string
-	allowedHosts                                                                     string
+	allowedHosts, runRoots                                                           string
+	maxQueuedRuns                                                                    int
 	requireLogin                                                                     bool
 	grace                                                                            time.Duration
 	eng                                                                              engine.Config
@@ -45,6 +46,8 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.static, "static", "", "serve the pages' /static/ files from this directory instead of the embedded ones (for editing assets/web live)")
 	fs.StringVar(&f.origins, "origins", "", "comma-separated extra browser origins allowed (e.g. https://medqa.example.org)")
 	fs.StringVar(&f.allowedHosts, "allowed-hosts", "", `comma-separated Host names served, e.g. medqa.example.org ("*": any); default: the listen host, localhost, 127.0.0.1, [::1] (and the machine's addresses when listening on all of them)`)
+	fs.StringVar(&f.runRoots, "run-roots", "", "comma-separated directories a run's base_model and data must lie under (default: the data directory, assets and data)")
+	fs.IntVar(&f.maxQueuedRuns, "max-queued-runs", 16, "training runs waiting to start before POST /api/runs answers 429")
 	fs.BoolVar(&f.requireLogin, "require-login", false, "chat needs an admin session too (default: chat is public, rate-limited per client)")
 	fs.DurationVar(&f.grace, "grace", 30*time.Second, "shutdown grace period for streams and the trainer's checkpoint")
 	fs.StringVar(&f.logFormat, "log", "text", "log format: text or json")
@@ -57,6 +60,9 @@ func parseFlags(args []string) (flags, error) {
 	fs.IntVar(&f.eng.DefaultNewTokens, "default-new-tokens", 512, "max_tokens when a request leaves it out")
 	if err := fs.Parse(args); err != nil {
 		return f, err
+	}
+	if f.maxQueuedRuns < 1 {
+		return f, errors.New("--max-queued-runs: must be at least 1")
 	}
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -100,7 +106,12 @@ func run(args []string) error {
 		return err
 	}
 
-	rm, err := runs.Open(runs.Options{Dir: f.data, Launcher: runs.Local{Command: trainerCommand(f.trainer)}, Logger: log})
+	roots := []string{f.data, "assets", "data"}
+	if f.runRoots != "" {
+		roots = splitList(f.runRoots)
+	}
+	rm, err := runs.Open(runs.Options{Dir: f.data, Launcher: runs.Local{Command: trainerCommand(f.trainer)}, Logger: log,
+		Roots: roots, MaxQueued: f.maxQueuedRuns})
 	if err != nil {
 		return err
 	}
@@ -179,13 +190,7 @@ func run(args []string) error {
 // rebound by DNS, so only names need listing.
 func allowedHosts(flagValue, addr string) []string {
 	if flagValue != "" {
-		var hosts []string
-		for _, h := range strings.Split(flagValue, ",") {
-			if h = strings.TrimSpace(h); h != "" {
-				hosts = append(hosts, h)
-			}
-		}
-		return hosts
+		return splitList(flagValue)
 	}
 	hosts := slices.Clone(server.DefaultHosts)
 	host, _, err := net.SplitHostPort(addr)
@@ -203,6 +208,17 @@ func allowedHosts(flagValue, addr string) []string {
 		return hosts
 	}
 	return append(hosts, host)
+}
+
+// splitList splits a comma-separated flag value, dropping blanks.
+func splitList(v string) []string {
+	var out []string
+	for _, x := range strings.Split(v, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // trainerCommand is the configured command, else a built trainer, else `go run`.

@@ -26,7 +26,16 @@ type Options struct {
 	Launcher  Launcher      //
 	KillAfter time.Duration // after asking a trainer to stop, kill it if it has not exited; 0: 2 min
 	Logger    *slog.Logger
+	// Roots are the directories a run's base_model and data must lie under (symbolic links
+	// resolved), so that an admin session cannot point the trainer at the whole disk.
+	// nil: Dir only.
+	Roots []string
+	// MaxQueued bounds the runs waiting to start (submitted or resumed); 0: 16.
+	MaxQueued int
 }
+
+// ErrQueueFull refuses a run while MaxQueued runs are already waiting (HTTP 429).
+var ErrQueueFull = errors.New("too many runs are queued; wait for some to start or cancel them")
 
 // StateError says a run is not in a state that allows the action (HTTP 409).
 type StateError struct{ Msg string }
@@ -67,7 +76,13 @@ func Open(opt Options) (*Manager, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	if err := os.MkdirAll(filepath.Join(opt.Dir, "runs"), 0o755); err != nil {
+	if opt.Roots == nil {
+		opt.Roots = []string{opt.Dir}
+	}
+	if opt.MaxQueued == 0 {
+		opt.MaxQueued = 16
+	}
+	if err := os.MkdirAll(filepath.Join(opt.Dir, "runs"), 0o700); err != nil {
 		return nil, err
 	}
 	st, err := openStore(opt.Dir)
@@ -101,7 +116,10 @@ func (m *Manager) poke() {
 
 // Submit validates cfg (a ValidationError names each bad field) and queues a run.
 func (m *Manager) Submit(cfg Config) (Run, error) {
-	if err := cfg.Normalize(); err != nil {
+	if err := cfg.Validate(m.opt.Roots); err != nil {
+		return Run{}, err
+	}
+	if err := m.roomInQueue(); err != nil {
 		return Run{}, err
 	}
 	id, err := m.st.create(cfg, m.runDir)
@@ -111,6 +129,19 @@ func (m *Manager) Submit(cfg Config) (Run, error) {
 	m.note(id, "train", StatusQueued, "")
 	m.poke()
 	return m.st.get(id)
+}
+
+// roomInQueue refuses one more queued run when MaxQueued are waiting. Two admins racing may
+// overshoot by one; the bound is against a flood, not exact.
+func (m *Manager) roomInQueue() error {
+	n, err := m.st.countStatus(StatusQueued)
+	if err != nil {
+		return err
+	}
+	if n >= m.opt.MaxQueued {
+		return ErrQueueFull
+	}
+	return nil
 }
 
 // List returns every run, newest first.
@@ -248,6 +279,9 @@ func (m *Manager) interruptLocked() {
 // Resume queues a cancelled, interrupted or failed run again; training continues from its
 // last checkpoint (--resume), a later stage starts over.
 func (m *Manager) Resume(id int64) error {
+	if err := m.roomInQueue(); err != nil {
+		return err
+	}
 	// Status and resume flag in one update: the scheduler may pick the run up at once.
 	ok, err := m.st.requeueResume(id, StatusCancelled, StatusInterrupted, StatusFailed)
 	if err != nil {

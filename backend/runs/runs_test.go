@@ -34,13 +34,16 @@ func fakeLauncher(extraEnv ...string) Launcher {
 	return Local{Command: []string{os.Args[0]}, Env: append([]string{faketrainer.EnvVar + "=1"}, extraEnv...)}
 }
 
+// testRoots lets runs read the temporary directories the tests make.
+var testRoots = []string{os.TempDir()}
+
 func testConfig(t *testing.T, steps int) Config {
 	base, data := t.TempDir(), t.TempDir()
 	return Config{BaseModel: base, Data: data, MaxSteps: steps}
 }
 
 func open(t *testing.T, dir string, l Launcher) *Manager {
-	m, err := Open(Options{Dir: dir, Launcher: l, KillAfter: 5 * time.Second})
+	m, err := Open(Options{Dir: dir, Launcher: l, KillAfter: 5 * time.Second, Roots: testRoots})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +260,7 @@ func TestShutdownInterruptsAndResumeAfterRestart(t *testing.T) {
 // waits to be killed with SIGKILL.
 func crashServer(dir string) {
 	base, _ := os.MkdirTemp("", "base")
-	m, err := Open(Options{Dir: dir, Launcher: fakeLauncher(faketrainer.StepEnv + "=5ms")})
+	m, err := Open(Options{Dir: dir, Launcher: fakeLauncher(faketrainer.StepEnv + "=5ms"), Roots: testRoots})
 	if err != nil {
 		panic(err)
 	}

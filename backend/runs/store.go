@@ -252,6 +252,13 @@ func (s *store) list() ([]Run, error) {
 	return out, rows.Err()
 }
 
+// countStatus counts the runs in status.
+func (s *store) countStatus(status string) (int, error) {
+	var n int
+	err := s.db.QueryRow(`SELECT count(*) FROM runs WHERE status = ?`, status).Scan(&n)
+	return n, err
+}
+
 // nextQueued is the oldest queued run.
 func (s *store) nextQueued() (Run, error) {
 	return scanRun(s.db.QueryRow(`SELECT `+runCols+` FROM runs WHERE status = ? ORDER BY queued_at, id LIMIT 1`, StatusQueued))

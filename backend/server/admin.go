@@ -65,6 +65,9 @@ func runError(w http.ResponseWriter, err error) {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"message": ve.Error(), "type": "bad_request", "fields": []runs.FieldError(ve)}})
 	case errors.As(err, &se):
 		auth.Error(w, http.StatusConflict, se.Msg)
+	case errors.Is(err, runs.ErrQueueFull):
+		w.Header().Set("Retry-After", "60")
+		auth.Error(w, http.StatusTooManyRequests, err.Error())
 	case errors.Is(err, runs.ErrNotFound):
 		auth.Error(w, http.StatusNotFound, "no such run or model")
 	default:

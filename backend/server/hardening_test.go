@@ -2,11 +2,15 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/gorilla/websocket"
+
+	"medqa/backend/runs"
 )
 
 // bearerLogin logs in as a script does and returns the token.
@@ -91,5 +95,51 @@ func TestForeignHostRefusedBeforeRouting(t *testing.T) {
 		if res.StatusCode != 200 {
 			t.Errorf("Host %s: %d", host, res.StatusCode)
 		}
+	}
+}
+
+// The payload of issue 16: every bad field is named, nothing is stored.
+func TestRunLimitsAreEnforcedByTheServer(t *testing.T) {
+	h := newHarness(t, setup{})
+	h.login()
+	var bad struct {
+		Error struct {
+			Fields []runs.FieldError `json:"fields"`
+		} `json:"error"`
+	}
+	body := `{"base_model":"/","data":"/etc","max_steps":9000000000000000000,"batch_size":4096,"max_length":32768,"save_every":1}`
+	if code := h.admin("POST", "/api/runs", body, &bad); code != 400 {
+		t.Fatalf("issue 16's run: %d, want 400", code)
+	}
+	var named []string
+	for _, f := range bad.Error.Fields {
+		named = append(named, f.Field)
+	}
+	for _, f := range []string{"base_model", "data", "max_steps", "batch_size", "max_length", "save_every"} {
+		if !slices.Contains(named, f) {
+			t.Errorf("400 does not name %s: %v", f, bad.Error.Fields)
+		}
+	}
+	var list struct{ Runs []runs.Run }
+	if h.admin("GET", "/api/runs", "", &list); len(list.Runs) != 0 {
+		t.Fatalf("a refused run was stored: %+v", list.Runs)
+	}
+}
+
+func TestQueuedRunsAreCapped(t *testing.T) {
+	// The fake trainer takes 5 ms a step; a million steps keep the first run busy.
+	h := newHarness(t, setup{})
+	h.login()
+	base, data := t.TempDir(), t.TempDir()
+	run := fmt.Sprintf(`{"base_model":%q,"data":%q,"max_steps":1000000,"pipeline":[]}`, base, data)
+	code := 0
+	n := 0
+	for ; n < 40; n++ {
+		if code = h.admin("POST", "/api/runs", run, nil); code != 201 {
+			break
+		}
+	}
+	if code != http.StatusTooManyRequests || n > 16+1 {
+		t.Fatalf("after %d runs: %d, want 429 once 16 wait", n, code)
 	}
 }
