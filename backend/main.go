@@ -28,7 +28,7 @@ import (
 
 type flags struct {
 	model, adapter, addr, data, trainer, static, origins, logFormat, tlsCert, tlsKey string
-	allowedHosts, runRoots                                                           string
+	allowedHosts, runRoots, trustedProxies                                           string
 	maxQueuedRuns                                                                    int
 	requireLogin                                                                     bool
 	grace                                                                            time.Duration
@@ -48,6 +48,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.allowedHosts, "allowed-hosts", "", `comma-separated Host names served, e.g. medqa.example.org ("*": any); default: the listen host, localhost, 127.0.0.1, [::1] (and the machine's addresses when listening on all of them)`)
 	fs.StringVar(&f.runRoots, "run-roots", "", "comma-separated directories a run's base_model and data must lie under (default: the data directory, assets and data)")
 	fs.IntVar(&f.maxQueuedRuns, "max-queued-runs", 16, "training runs waiting to start before POST /api/runs answers 429")
+	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed (rate limits, logs, Secure cookies); default: none")
 	fs.BoolVar(&f.requireLogin, "require-login", false, "chat needs an admin session too (default: chat is public, rate-limited per client)")
 	fs.DurationVar(&f.grace, "grace", 30*time.Second, "shutdown grace period for streams and the trainer's checkpoint")
 	fs.StringVar(&f.logFormat, "log", "text", "log format: text or json")
@@ -63,6 +64,9 @@ func parseFlags(args []string) (flags, error) {
 	}
 	if f.maxQueuedRuns < 1 {
 		return f, errors.New("--max-queued-runs: must be at least 1")
+	}
+	if _, err := auth.ParsePrefixes(f.trustedProxies); err != nil {
+		return f, fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -145,8 +149,10 @@ func run(args []string) error {
 			origins = append(origins, strings.TrimSuffix(o, "/"))
 		}
 	}
+	proxies, _ := auth.ParsePrefixes(f.trustedProxies) // checked by parseFlags
 	srv := server.New(server.Options{
 		Engine: eng, Auth: au, Runs: rm, LoadModel: loadModel, Logger: log,
+		TrustedProxies: proxies,
 		AllowedOrigins: origins, AllowedHosts: allowedHosts(f.allowedHosts, f.addr), RequireLogin: f.requireLogin,
 		Pages: pages(au, rm, eng, static, chatSettings(bundle.Name, bundle.Sampling, f.eng)),
 	})

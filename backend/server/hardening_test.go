@@ -1,16 +1,23 @@
 package server_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gorilla/websocket"
 
+	"medqa/backend/auth"
 	"medqa/backend/runs"
+	"medqa/backend/server"
 )
 
 // bearerLogin logs in as a script does and returns the token.
@@ -141,5 +148,40 @@ func TestQueuedRunsAreCapped(t *testing.T) {
 	}
 	if code != http.StatusTooManyRequests || n > 16+1 {
 		t.Fatalf("after %d runs: %d, want 429 once 16 wait", n, code)
+	}
+}
+
+func TestForwardedHeadersOnlyFromTrustedProxies(t *testing.T) {
+	chat := `{"messages":[{"role":"user","content":"hi"}],"max_tokens":2}`
+	for _, trusted := range []bool{false, true} {
+		var logs bytes.Buffer
+		h := newHarness(t, setup{noRuns: true, mutate: func(o *server.Options) {
+			o.ChatLimiter = auth.NewLimiter(0.001, 1) // one ask per client
+			o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			if trusted {
+				o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+			}
+		}})
+		from := func(client string) int {
+			res := h.do("POST", "/v1/chat/completions", chat, map[string]string{"X-Forwarded-For": "198.51.100.1, " + client})
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			return res.StatusCode
+		}
+		first, other, again := from("203.0.113.9"), from("203.0.113.10"), from("203.0.113.9")
+		if trusted && (first != 200 || other != 200 || again != 429) {
+			t.Errorf("behind a trusted proxy: %d %d %d, want 200 200 429 (one bucket per forwarded client)", first, other, again)
+		}
+		if !trusted && (first != 200 || other != 429) {
+			t.Errorf("no trusted proxy: %d %d, want 200 429 (forwarded addresses ignored)", first, other)
+		}
+		if got := strings.Contains(logs.String(), "client=203.0.113.9"); got != trusted {
+			t.Errorf("trusted=%v: logs name the forwarded client: %v", trusted, got)
+		}
+		res := h.do("POST", "/api/login", `{"password":"`+password+`"}`, map[string]string{"X-Forwarded-Proto": "https"})
+		res.Body.Close()
+		if c := res.Cookies()[0]; c.Secure != trusted {
+			t.Errorf("trusted=%v: cookie Secure=%v behind X-Forwarded-Proto: https", trusted, c.Secure)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,8 +34,11 @@ type Options struct {
 	Static    fs.FS        // served at /static/; nil: none
 	Logger    *slog.Logger
 
-	AllowedOrigins []string      // extra browser origins allowed besides the server's own ("https://host")
-	AllowedHosts   []string      // Host names answered (HostName form; "*": any); nil: DefaultHosts
+	AllowedOrigins []string // extra browser origins allowed besides the server's own ("https://host")
+	AllowedHosts   []string // Host names answered (HostName form; "*": any); nil: DefaultHosts
+	// TrustedProxies are the peers whose X-Forwarded-For/-Proto are believed (auth.TrustProxies);
+	// nil: none, the peer address is the client.
+	TrustedProxies []netip.Prefix
 	RequireLogin   bool          // chat (websocket and /v1) needs a session too
 	ChatLimiter    *auth.Limiter // asks per client; nil: burst 20, then 2 per second
 	MaxBody        int64         // request body limit in bytes; 0: 1 MiB
@@ -118,7 +122,7 @@ func New(opt Options) *Server {
 	if opt.Pages != nil {
 		mux.Handle("/", opt.Pages)
 	}
-	s.handler = s.recoverer(s.logRequests(s.checkHost(s.secure(s.sameOriginWrites(mux)))))
+	s.handler = s.recoverer(auth.TrustProxies(opt.TrustedProxies, s.logRequests(s.checkHost(s.secure(s.sameOriginWrites(mux))))))
 	return s
 }
 
