@@ -29,7 +29,7 @@ import (
 type flags struct {
 	model, adapter, addr, data, trainer, static, origins, logFormat, tlsCert, tlsKey string
 	allowedHosts, runRoots, trustedProxies                                           string
-	maxQueuedRuns                                                                    int
+	maxQueuedRuns, maxStreamsPerClient                                               int
 	requireLogin                                                                     bool
 	grace                                                                            time.Duration
 	eng                                                                              engine.Config
@@ -54,6 +54,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.logFormat, "log", "text", "log format: text or json")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (with --tls-key); cookies become Secure")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key")
+	fs.IntVar(&f.maxStreamsPerClient, "max-streams-per-client", 4, "chat streams one client may have open at once (waiting and active); more get 429 / too_many_streams")
 	fs.IntVar(&f.eng.MaxBatch, "max-batch", 8, "requests decoded together")
 	fs.IntVar(&f.eng.MaxQueue, "max-queue", 64, "requests waiting for a slot before 429")
 	fs.IntVar(&f.eng.MaxPromptTokens, "max-prompt-tokens", 2048, "longest prompt accepted")
@@ -61,6 +62,9 @@ func parseFlags(args []string) (flags, error) {
 	fs.IntVar(&f.eng.DefaultNewTokens, "default-new-tokens", 512, "max_tokens when a request leaves it out")
 	if err := fs.Parse(args); err != nil {
 		return f, err
+	}
+	if f.maxStreamsPerClient < 1 {
+		return f, errors.New("--max-streams-per-client: must be at least 1")
 	}
 	if f.maxQueuedRuns < 1 {
 		return f, errors.New("--max-queued-runs: must be at least 1")
@@ -152,7 +156,7 @@ func run(args []string) error {
 	proxies, _ := auth.ParsePrefixes(f.trustedProxies) // checked by parseFlags
 	srv := server.New(server.Options{
 		Engine: eng, Auth: au, Runs: rm, LoadModel: loadModel, Logger: log,
-		TrustedProxies: proxies,
+		TrustedProxies: proxies, MaxStreamsPerClient: f.maxStreamsPerClient,
 		AllowedOrigins: origins, AllowedHosts: allowedHosts(f.allowedHosts, f.addr), RequireLogin: f.requireLogin,
 		Pages: pages(au, rm, eng, static, chatSettings(bundle.Name, bundle.Sampling, f.eng)),
 	})

@@ -28,6 +28,8 @@ func classify(err error, retry time.Duration) failure {
 		return failure{http.StatusBadRequest, "bad_request", ie.Error(), 0}
 	case errors.Is(err, engine.ErrQueueFull):
 		return failure{http.StatusTooManyRequests, "queue_full", "the server is busy: queue full, try again shortly", time.Second}
+	case errors.Is(err, errTooManyStreams):
+		return failure{http.StatusTooManyRequests, "too_many_streams", err.Error(), time.Second}
 	case errors.Is(err, errRateLimited):
 		return failure{http.StatusTooManyRequests, "rate_limited", err.Error(), retry}
 	case errors.Is(err, engine.ErrNoModel):

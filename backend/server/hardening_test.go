@@ -12,10 +12,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 
 	"medqa/backend/auth"
+	"medqa/backend/engine"
 	"medqa/backend/runs"
 	"medqa/backend/server"
 )
@@ -183,5 +185,60 @@ func TestForwardedHeadersOnlyFromTrustedProxies(t *testing.T) {
 		if c := res.Cookies()[0]; c.Secure != trusted {
 			t.Errorf("trusted=%v: cookie Secure=%v behind X-Forwarded-Proto: https", trusted, c.Secure)
 		}
+	}
+}
+
+// dialFrom opens the chat socket from a given loopback address (127.0.0.0/8 is all loopback
+// on Linux), so one test can be several clients.
+func (h *harness) dialFrom(ip string) *websocket.Conn {
+	h.t.Helper()
+	d := *websocket.DefaultDialer
+	d.NetDialContext = (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}).DialContext
+	c, _, err := d.Dial(h.wsURL("/ws/chat"), http.Header{"Origin": {h.ts.URL}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestStreamsPerClientCapped(t *testing.T) {
+	// Slow tokens keep the first streams open while the others ask.
+	h := newHarness(t, setup{noRuns: true, delay: 20 * time.Millisecond, engine: engine.Config{MaxBatch: 16, MaxQueue: 64}})
+	var open []*websocket.Conn
+	for range 4 {
+		c := h.dialFrom("127.0.0.1")
+		ask(t, c, "hi")
+		if f := read(t, c); f.Type != "token" {
+			t.Fatalf("stream within the cap: %+v", f)
+		}
+		open = append(open, c)
+	}
+	extra := h.dialFrom("127.0.0.1")
+	ask(t, extra, "hi")
+	if f := read(t, extra); f.Type != "error" || f.Code != "too_many_streams" || f.RetryAfterS < 1 {
+		t.Fatalf("fifth stream of one client: %+v, want a too_many_streams error with a retry hint", f)
+	}
+	res := h.do("POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}]}`, nil)
+	var body struct{ Error struct{ Code string } }
+	json.NewDecoder(res.Body).Decode(&body)
+	res.Body.Close()
+	if res.StatusCode != 429 || body.Error.Code != "too_many_streams" || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("/v1 beyond the cap: %d %+v", res.StatusCode, body)
+	}
+	// Another client is not affected.
+	other := h.dialFrom("127.0.0.2")
+	ask(t, other, "hi")
+	if f := read(t, other); f.Type != "token" {
+		t.Fatalf("another client: %+v", f)
+	}
+	// A finished stream gives its place back.
+	open[0].WriteJSON(map[string]string{"type": "stop"})
+	if _, _, f := readAnswer(t, open[0]); f.Type != "done" {
+		t.Fatalf("stopped stream: %+v", f)
+	}
+	ask(t, extra, "hi")
+	if f := read(t, extra); f.Type != "token" {
+		t.Fatalf("after a place was freed: %+v", f)
 	}
 }

@@ -41,10 +41,13 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	RequireLogin   bool          // chat (websocket and /v1) needs a session too
 	ChatLimiter    *auth.Limiter // asks per client; nil: burst 20, then 2 per second
-	MaxBody        int64         // request body limit in bytes; 0: 1 MiB
-	WSMaxMessage   int64         // websocket message limit in bytes; 0: 256 KiB
-	WriteWait      time.Duration // deadline for one websocket frame or SSE chunk; 0: 10 s
-	PingEvery      time.Duration // websocket keep-alive; 0: 25 s (peer must answer within 2.5×)
+	// MaxStreamsPerClient caps one client's chat streams open at once (waiting and active,
+	// websocket and /v1 together); 0: 4.
+	MaxStreamsPerClient int
+	MaxBody             int64         // request body limit in bytes; 0: 1 MiB
+	WSMaxMessage        int64         // websocket message limit in bytes; 0: 256 KiB
+	WriteWait           time.Duration // deadline for one websocket frame or SSE chunk; 0: 10 s
+	PingEvery           time.Duration // websocket keep-alive; 0: 25 s (peer must answer within 2.5×)
 }
 
 // ModelLoader loads a model for serving (see Options.LoadModel).
@@ -55,6 +58,7 @@ type Server struct {
 	opt     Options
 	log     *slog.Logger
 	met     *metrics
+	slots   *clientSlots
 	handler http.Handler
 
 	draining atomic.Bool
@@ -79,6 +83,9 @@ func New(opt Options) *Server {
 		hosts[i] = HostName(h)
 	}
 	opt.AllowedHosts = hosts
+	if opt.MaxStreamsPerClient == 0 {
+		opt.MaxStreamsPerClient = 4
+	}
 	if opt.MaxBody == 0 {
 		opt.MaxBody = 1 << 20
 	}
@@ -91,7 +98,7 @@ func New(opt Options) *Server {
 	if opt.PingEvery == 0 {
 		opt.PingEvery = 25 * time.Second
 	}
-	s := &Server{opt: opt, log: opt.Logger, met: newMetrics(opt.Engine, opt.Runs), drain: make(chan struct{})}
+	s := &Server{opt: opt, log: opt.Logger, met: newMetrics(opt.Engine, opt.Runs), slots: newClientSlots(opt.MaxStreamsPerClient), drain: make(chan struct{})}
 	mux := http.NewServeMux()
 
 	mux.HandleFunc("GET /healthz", s.healthz)
