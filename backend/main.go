@@ -103,15 +103,31 @@ func run(args []string) error {
 	log := slog.New(h)
 	slog.SetDefault(log)
 
-	if err := os.MkdirAll(f.data, 0o755); err != nil {
+	// Everything the server and its trainers create is the server user's alone: the run store,
+	// logs, checkpoints, the password hash.
+	syscall.Umask(0o077)
+	if err := os.MkdirAll(f.data, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(f.data, 0o700); err != nil { // an older server made it 0755
 		return err
 	}
 	// Read the password, then drop it from the environment so trainer children never see it.
 	pw := os.Getenv("MEDQA_ADMIN_PASSWORD")
 	os.Unsetenv("MEDQA_ADMIN_PASSWORD")
-	au, err := auth.New(auth.Config{Dir: f.data, Password: pw, Announce: os.Stderr})
+	cfg := auth.Config{Dir: f.data, Password: pw}
+	// A generated password goes to the terminal (not stderr, which carries the logs and is
+	// often captured); without one, to a 0600 file whose path is logged.
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		defer tty.Close()
+		cfg.Announce = tty
+	}
+	au, err := auth.New(cfg)
 	if err != nil {
 		return err
+	}
+	if au.PasswordFile != "" {
+		log.Warn("generated an admin password; no terminal to show it on, so it is in this file (mode 0600): read it, then delete it", "file", au.PasswordFile)
 	}
 
 	roots := []string{f.data, "assets", "data"}

@@ -28,7 +28,7 @@ const (
 type Config struct {
 	Dir        string    // data directory holding the password hash
 	Password   string    // MEDQA_ADMIN_PASSWORD; empty: stored or generated
-	Announce   io.Writer // where a generated password is shown once (the terminal)
+	Announce   io.Writer // where a generated password is shown once (a terminal); nil: PasswordFile
 	SessionTTL time.Duration
 	Cost       int      // bcrypt cost; 0: bcrypt.DefaultCost
 	Login      *Limiter // login attempts per client; nil: 5 at once, then one per 10 s
@@ -37,6 +37,10 @@ type Config struct {
 // Auth holds the admin password hash and the live sessions (in memory: a restart logs
 // everyone out, which is the safe direction).
 type Auth struct {
+	// PasswordFile is where this start wrote a generated password ("" when it wrote none
+	// there); the caller logs the path, never the password.
+	PasswordFile string
+
 	hash  []byte
 	ttl   time.Duration
 	login *Limiter
@@ -63,14 +67,11 @@ func New(cfg Config) (*Auth, error) {
 	if cfg.Login == nil {
 		cfg.Login = NewLimiter(0.1, 5)
 	}
-	if cfg.Announce == nil {
-		cfg.Announce = io.Discard
-	}
-	h, err := loadHash(cfg.Dir, cfg.Password, cfg.Cost, cfg.Announce)
+	h, pwFile, err := loadHash(cfg.Dir, cfg.Password, cfg.Cost, cfg.Announce)
 	if err != nil {
 		return nil, err
 	}
-	return &Auth{hash: h, ttl: cfg.SessionTTL, login: cfg.Login, now: time.Now, sessions: map[[32]byte]*Session{}}, nil
+	return &Auth{PasswordFile: pwFile, hash: h, ttl: cfg.SessionTTL, login: cfg.Login, now: time.Now, sessions: map[[32]byte]*Session{}}, nil
 }
 
 func token() string {

@@ -246,3 +246,24 @@ func TestTrustProxiesTakesRightmostUntrusted(t *testing.T) {
 		}
 	}
 }
+
+// Without a terminal the generated password goes to a private file, never to a stream that
+// logs share.
+func TestGeneratedPasswordWithoutTerminalGoesToPrivateFile(t *testing.T) {
+	dir := t.TempDir()
+	a, err := New(Config{Dir: dir, Cost: bcrypt.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.PasswordFile != filepath.Join(dir, PasswordFile) {
+		t.Fatalf("PasswordFile %q", a.PasswordFile)
+	}
+	fi, err := os.Stat(a.PasswordFile)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("password file: %v, mode %v; want 0600", err, fi.Mode().Perm())
+	}
+	pw, _ := os.ReadFile(a.PasswordFile)
+	if bcrypt.CompareHashAndPassword(a.hash, bytes.TrimSpace(pw)) != nil {
+		t.Fatal("the file's password does not match the hash")
+	}
+}

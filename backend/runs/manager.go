@@ -82,7 +82,11 @@ func Open(opt Options) (*Manager, error) {
 	if opt.MaxQueued == 0 {
 		opt.MaxQueued = 16
 	}
+	// The run store and the trainers' logs are the admin's: private to the server's user.
 	if err := os.MkdirAll(filepath.Join(opt.Dir, "runs"), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(opt.Dir, 0o700); err != nil {
 		return nil, err
 	}
 	st, err := openStore(opt.Dir)
@@ -545,7 +549,7 @@ func (m *Manager) execute(r Run) {
 	if r.Resume {
 		start = max(0, slices.Index(stages, r.Stage))
 	}
-	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
+	if err := os.MkdirAll(r.Dir, 0o700); err != nil {
 		m.fail(r.ID, r.Stage, err.Error())
 		return
 	}
@@ -583,7 +587,7 @@ func (m *Manager) runStage(r Run, stage string, resume bool) (status, msg string
 		return StatusFailed, err.Error()
 	}
 	m.note(r.ID, stage, StatusRunning, stage)
-	logf, err := os.OpenFile(filepath.Join(r.Dir, "trainer.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	logf, err := os.OpenFile(filepath.Join(r.Dir, "trainer.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return StatusFailed, err.Error()
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -370,5 +371,44 @@ func TestEvaluateAgain(t *testing.T) {
 	testkit.Eventually(t, 10*time.Second, "the full run", func() bool { return status(t, m, f.ID) == StatusSucceeded })
 	if err := m.Evaluate(f.ID); !errors.As(err, &se) {
 		t.Errorf("evaluating a full run: %v, want a StateError", err)
+	}
+}
+
+// The run store and the trainers' logs hold what admins typed and what trainers printed:
+// nobody but the server's user may read them, whatever the umask.
+func TestDataDirIsPrivate(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	dir := filepath.Join(t.TempDir(), "data")
+	os.MkdirAll(dir, 0o755) // as an older server left it
+	m := open(t, dir, fakeLauncher())
+	r, err := m.Submit(testConfig(t, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 10*time.Second, "succeeded", func() bool { return status(t, m, r.ID) == StatusSucceeded })
+	m.Shutdown(context.Background())
+	n := 0
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, _ := d.Info()
+		want := fs.FileMode(0o600)
+		if d.IsDir() {
+			want = 0o700
+		}
+		// The data dir, runs/ and runs/<id>/ (what the trainer publishes inside is its own).
+		depth := strings.Count(strings.TrimPrefix(p, dir), string(filepath.Separator))
+		if strings.HasPrefix(d.Name(), "medqa.db") || d.Name() == "trainer.log" || d.IsDir() && depth <= 2 {
+			n++
+			if fi.Mode().Perm() != want {
+				t.Errorf("%s: mode %v, want %v", p, fi.Mode().Perm(), want)
+			}
+		}
+		return nil
+	})
+	if n < 4 {
+		t.Fatalf("checked only %d paths", n)
 	}
 }
