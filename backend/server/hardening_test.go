@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -240,5 +241,16 @@ func TestStreamsPerClientCapped(t *testing.T) {
 	ask(t, extra, "hi")
 	if f := read(t, extra); f.Type != "token" {
 		t.Fatalf("after a place was freed: %+v", f)
+	}
+}
+
+func TestPanicInModelLoadIsAnError(t *testing.T) {
+	load := server.RecoverLoad(func(ctx context.Context, name, dir, adapter string) (engine.Bundle, error) {
+		var s []int
+		_ = s[3] // what chat.Parse did on a trailing backslash
+		return engine.Bundle{}, nil
+	})
+	if _, err := load(context.Background(), "bad", "/models/bad", ""); err == nil || !strings.Contains(err.Error(), "/models/bad") {
+		t.Fatalf("panicking loader: %v, want an error naming the directory", err)
 	}
 }

@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -53,6 +54,19 @@ type Options struct {
 // ModelLoader loads a model for serving (see Options.LoadModel).
 type ModelLoader func(ctx context.Context, name, dir, adapter string) (engine.Bundle, error)
 
+// RecoverLoad turns a panic while loading (a malformed file that a parser indexes past) into
+// an error naming the directory, so a bad model fails its activation, not the server.
+func RecoverLoad(load ModelLoader) ModelLoader {
+	return func(ctx context.Context, name, dir, adapter string) (b engine.Bundle, err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				b, err = engine.Bundle{}, fmt.Errorf("loading %s: internal error: %v", dir, v)
+			}
+		}()
+		return load(ctx, name, dir, adapter)
+	}
+}
+
 // Server serves medqa over HTTP.
 type Server struct {
 	opt     Options
@@ -74,6 +88,9 @@ func New(opt Options) *Server {
 	}
 	if opt.ChatLimiter == nil {
 		opt.ChatLimiter = auth.NewLimiter(2, 20)
+	}
+	if opt.LoadModel != nil {
+		opt.LoadModel = RecoverLoad(opt.LoadModel)
 	}
 	if opt.AllowedHosts == nil {
 		opt.AllowedHosts = DefaultHosts
