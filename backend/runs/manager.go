@@ -5,9 +5,11 @@ package runs
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -32,7 +34,15 @@ type Options struct {
 	Roots []string
 	// MaxQueued bounds the runs waiting to start (submitted or resumed); 0: 16.
 	MaxQueued int
+	// StallAfter is how long a trainer may print nothing before it is stopped (interrupt,
+	// then kill after KillAfter) and the run fails, so a stuck child cannot hold the queue;
+	// 0: 30 min (the trainer reports every logging step and every evaluation).
+	StallAfter time.Duration
 }
+
+// MaxEventLine is the longest trainer output line the server reads as an event; a longer
+// one is reported in the run's events and skipped, and reading goes on.
+const MaxEventLine = 4 << 20
 
 // ErrQueueFull refuses a run while MaxQueued runs are already waiting (HTTP 429).
 var ErrQueueFull = errors.New("too many runs are queued; wait for some to start or cancel them")
@@ -65,6 +75,7 @@ type running struct {
 	cancel    bool // the admin asked to cancel
 	metrics   Metrics
 	killTimer *time.Timer
+	stalled   bool // the watchdog stopped it: no output for StallAfter
 }
 
 // Open opens (or creates) the store under opt.Dir, marks runs left running by a previous
@@ -81,6 +92,9 @@ func Open(opt Options) (*Manager, error) {
 	}
 	if opt.MaxQueued == 0 {
 		opt.MaxQueued = 16
+	}
+	if opt.StallAfter == 0 {
+		opt.StallAfter = 30 * time.Minute
 	}
 	// The run store and the trainers' logs are the admin's: private to the server's user.
 	if err := os.MkdirAll(filepath.Join(opt.Dir, "runs"), 0o700); err != nil {
@@ -603,24 +617,34 @@ func (m *Manager) runStage(r Run, stage string, resume bool) (status, msg string
 	}
 	m.mu.Unlock()
 
-	var lastErr string
-	sc := bufio.NewScanner(proc.Events())
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		if len(sc.Bytes()) == 0 {
-			continue
+	// The watchdog: silence for StallAfter stops the trainer, whether it hangs while
+	// printing nothing or after closing its output.
+	stall := time.AfterFunc(m.opt.StallAfter, func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.cur != nil && m.cur.proc == proc {
+			m.log.Warn("trainer printed nothing for too long; stopping it", "run", r.ID, "stage", stage, "after", m.opt.StallAfter)
+			m.cur.stalled = true
+			m.interruptLocked()
 		}
-		ev := runspec.ParseLine(sc.Bytes())
+	})
+	var lastErr string
+	readLines(proc.Events(), MaxEventLine, func() { stall.Reset(m.opt.StallAfter) }, func(line []byte, skipped int) {
+		ev := runspec.LogRecord(fmt.Sprintf("skipped a trainer output line of %d bytes (over the %d-byte limit)", skipped, MaxEventLine))
+		if skipped == 0 {
+			ev = runspec.ParseLine(line)
+		}
 		ev.RunID, ev.Stage = r.ID, stage
 		if ev.Type == runspec.EventError {
 			lastErr = ev.Message
 		}
 		m.record(ev)
-	}
+	})
 	werr := proc.Wait()
+	stall.Stop()
 
 	m.mu.Lock()
-	cancelled, stopping := m.cur.cancel, m.stopping
+	cancelled, stopping, stalled := m.cur.cancel, m.stopping, m.cur.stalled
 	m.cur.proc = nil
 	m.mu.Unlock()
 	switch {
@@ -628,6 +652,8 @@ func (m *Manager) runStage(r Run, stage string, resume bool) (status, msg string
 		return StatusCancelled, ""
 	case stopping:
 		return StatusInterrupted, "the server stopped during this run"
+	case stalled:
+		return StatusFailed, fmt.Sprintf("trainer %s printed nothing for %v and was stopped (see %s)", stage, m.opt.StallAfter, filepath.Join(r.Dir, "trainer.log"))
 	case werr != nil || lastErr != "":
 		if lastErr == "" {
 			lastErr = fmt.Sprintf("trainer %s: %v (see %s)", stage, werr, filepath.Join(r.Dir, "trainer.log"))
@@ -638,6 +664,40 @@ func (m *Manager) runStage(r Run, stage string, resume bool) (status, msg string
 		return StatusFailed, err.Error()
 	}
 	return StatusSucceeded, ""
+}
+
+// readLines calls line for every non-empty line of r (without its line break), and for a line
+// over max with the line's length in skipped instead, then reads on: one runaway line must
+// not end the reading, or the trainer would block on a full pipe and the run would hang.
+// activity is called whenever bytes arrive.
+func readLines(r io.Reader, max int, activity func(), line func(b []byte, skipped int)) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var buf []byte
+	over := 0 // bytes of the current line once it is over max
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(chunk) > 0 {
+			activity()
+		}
+		if over == 0 && len(buf)+len(chunk) <= max+2 { // + the line break
+			buf = append(buf, chunk...)
+		} else {
+			over += len(buf) + len(chunk)
+			buf = buf[:0]
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if over > 0 {
+			line(nil, over)
+		} else if b := bytes.TrimRight(buf, "\r\n"); len(b) > 0 {
+			line(b, 0)
+		}
+		buf, over = buf[:0], 0
+		if err != nil {
+			return
+		}
+	}
 }
 
 // recordArtifacts registers the servable models a finished stage produced.

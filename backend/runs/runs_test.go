@@ -412,3 +412,48 @@ func TestDataDirIsPrivate(t *testing.T) {
 		t.Fatalf("checked only %d paths", n)
 	}
 }
+
+// Issue 16: a trainer line over the scanner's 4 MiB ended the reading; the trainer then
+// blocked on a full pipe and the run hung. Now the line is reported and reading goes on.
+func TestLongTrainerLineIsReportedAndReadingGoesOn(t *testing.T) {
+	m := open(t, t.TempDir(), fakeLauncher(faketrainer.StepEnv+"=1ms", faketrainer.LongLineEnv+"=5000000"))
+	defer m.Shutdown(context.Background())
+	cfg := testConfig(t, 5)
+	cfg.Pipeline = []string{}
+	r, err := m.Submit(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 20*time.Second, "succeeded", func() bool { return status(t, m, r.ID) == StatusSucceeded })
+	evs, _ := m.Events(r.ID, 0)
+	if s := stepsOf(evs); len(s) != 5 {
+		t.Fatalf("steps %v, want all 5 (those after the long line too)", s)
+	}
+	reported := false
+	for _, ev := range evs {
+		reported = reported || ev.Type == runspec.EventLog && strings.Contains(ev.Message, "5000001 bytes")
+	}
+	if !reported {
+		t.Fatal("the skipped line is not reported in the run's events")
+	}
+}
+
+func TestStuckTrainerDoesNotStallTheQueue(t *testing.T) {
+	dir := t.TempDir()
+	m, err := Open(Options{Dir: dir, Roots: testRoots, StallAfter: 300 * time.Millisecond, KillAfter: 300 * time.Millisecond,
+		Launcher: fakeLauncher(faketrainer.StepEnv+"=1ms", faketrainer.HangAtEnv+"=3")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Shutdown(context.Background())
+	cfg := testConfig(t, 5)
+	cfg.Pipeline = []string{}
+	stuck, _ := m.Submit(cfg)
+	next, _ := m.Submit(cfg)
+	testkit.Eventually(t, 20*time.Second, "stuck run failed", func() bool { return status(t, m, stuck.ID) == StatusFailed })
+	if got, _ := m.Get(stuck.ID); !strings.Contains(got.Error, "printed nothing") {
+		t.Fatalf("stuck run's error: %q", got.Error)
+	}
+	// The next run starts (and, hanging the same way, is stopped the same way).
+	testkit.Eventually(t, 20*time.Second, "next run done", func() bool { return status(t, m, next.ID) == StatusFailed })
+}

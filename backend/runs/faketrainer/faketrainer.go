@@ -5,6 +5,7 @@
 package faketrainer
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -24,6 +25,13 @@ const StepEnv = "MEDQA_FAKE_STEP"
 
 // FailEnv makes training fail at this step (exit status 1 after an error event).
 const FailEnv = "MEDQA_FAKE_FAIL_AT"
+
+// LongLineEnv makes training print one non-event line of this many bytes after step 1.
+const LongLineEnv = "MEDQA_FAKE_LONG_LINE"
+
+// HangAtEnv makes training hang at this step: it prints nothing more and ignores SIGINT (a
+// stuck trainer; only SIGKILL ends it).
+const HangAtEnv = "MEDQA_FAKE_HANG_AT"
 
 // Main runs the fake trainer on os.Args[1:] and returns the exit status.
 func Main() int {
@@ -103,6 +111,8 @@ func train(out string, steps, saveEvery int, resume bool) int {
 		stepTime = d
 	}
 	failAt, _ := strconv.Atoi(os.Getenv(FailEnv))
+	hangAt, _ := strconv.Atoi(os.Getenv(HangAtEnv))
+	longLine, _ := strconv.Atoi(os.Getenv(LongLineEnv))
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	first := 1
@@ -123,6 +133,13 @@ func train(out string, steps, saveEvery int, resume bool) int {
 			checkpoint(out, step-1)
 			return 0
 		case <-time.After(stepTime):
+		}
+		if step == hangAt {
+			signal.Ignore(syscall.SIGINT, syscall.SIGTERM)
+			select {}
+		}
+		if step == 2 && longLine > 0 {
+			os.Stdout.Write(append(bytes.Repeat([]byte("x"), longLine), '\n'))
 		}
 		if step == failAt {
 			emit(map[string]any{"type": "error", "message": fmt.Sprintf("fake failure at step %d", step)})
