@@ -254,3 +254,26 @@ func TestPanicInModelLoadIsAnError(t *testing.T) {
 		t.Fatalf("panicking loader: %v, want an error naming the directory", err)
 	}
 }
+
+// OpenAI's clients switch on error.type; medqa's own code stays in error.code.
+func TestOpenAIErrorTypes(t *testing.T) {
+	h := newHarness(t, setup{noRuns: true})
+	for _, c := range []struct {
+		body      string
+		status    int
+		typ, code string
+	}{
+		{`{"messages":[]}`, 400, "invalid_request_error", "bad_request"},
+		{`{"messages":[{"role":"user","content":"` + strings.Repeat("x", 2<<20) + `"}]}`, 413, "invalid_request_error", "body_too_large"},
+	} {
+		res := h.do("POST", "/v1/chat/completions", c.body, nil)
+		var b struct {
+			Error struct{ Type, Code, Message string }
+		}
+		json.NewDecoder(res.Body).Decode(&b)
+		res.Body.Close()
+		if res.StatusCode != c.status || b.Error.Type != c.typ || b.Error.Code != c.code || b.Error.Message == "" {
+			t.Errorf("%.40s: %d %+v; want %d type %s code %s", c.body, res.StatusCode, b.Error, c.status, c.typ, c.code)
+		}
+	}
+}

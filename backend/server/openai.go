@@ -138,7 +138,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	var q oaRequest
 	if err := json.NewDecoder(r.Body).Decode(&q); err != nil {
 		if tooLarge(err) {
-			auth.Error(w, http.StatusRequestEntityTooLarge, "body: over the size limit")
+			s.refuse(w, errTooLarge, 0)
 			return
 		}
 		s.refuse(w, &engine.InputError{Field: "body", Msg: err.Error()}, 0)
