@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -15,8 +17,21 @@ func TestMain(m *testing.M) {
 	if os.Getenv(faketrainer.EnvVar) != "" {
 		os.Exit(faketrainer.Main())
 	}
+	if args := os.Getenv(serveEnv); args != "" { // a real server process (startServer)
+		var a []string
+		json.Unmarshal([]byte(args), &a)
+		if err := run(a); err != nil {
+			fmt.Fprintln(os.Stderr, "backend:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
 }
+
+// serveEnv makes the test binary run the server's main with these arguments (a JSON list),
+// for tests that must kill -9 a server or measure one from outside.
+const serveEnv = "MEDQA_TEST_SERVE"
 
 // testPassword is the admin password of every server these tests start.
 const testPassword = "correct horse battery"
