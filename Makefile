@@ -95,6 +95,11 @@ test: deps-test wasm shim
 FUZZ_TARGETS := wasm/tokenizer:FuzzRoundTrip wasm/tokenizer:FuzzParse wasm/tokenizer:FuzzParseBinary \
 	wasm/chat:FuzzParse trainer/safetensors:FuzzParse trainer/data:FuzzLoadCSV trainer/data:FuzzLoadPubMedQA \
 	backend/server:FuzzChatCompletions
+# The soak test (backend/soak_test.go, build tag soak): 100 chat streams from 10 loopback clients for
+# 60 s against a real server process on the default model; it prints its figures.
+soak: shim
+	$(GO) test -count=1 -tags soak -run '^TestSoak$$' -v -timeout 10m ./backend
+
 FUZZTIME ?= 30s
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
