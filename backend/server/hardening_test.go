@@ -277,3 +277,18 @@ func TestOpenAIErrorTypes(t *testing.T) {
 		}
 	}
 }
+
+// Logs carry method, path, route, status, size, time and client: never the query string,
+// headers or bodies, where secrets travel.
+func TestLogsCarryNoSecrets(t *testing.T) {
+	var logs bytes.Buffer
+	h := newHarness(t, setup{noRuns: true, mutate: func(o *server.Options) { o.Logger = slog.New(slog.NewTextHandler(&logs, nil)) }})
+	res := h.do("POST", "/api/login?token=SECRET-QUERY", `{"password":"SECRET-BODY"}`, map[string]string{"Authorization": "Bearer SECRET-HEADER"})
+	res.Body.Close()
+	if !strings.Contains(logs.String(), "path=/api/login") {
+		t.Fatalf("no request line: %s", logs.String())
+	}
+	if strings.Contains(logs.String(), "SECRET") {
+		t.Fatalf("a secret reached the logs: %s", logs.String())
+	}
+}
