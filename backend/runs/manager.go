@@ -606,7 +606,23 @@ func (m *Manager) runStage(r Run, stage string, resume bool) (status, msg string
 		return StatusFailed, err.Error()
 	}
 	defer logf.Close()
-	proc, err := m.opt.Launcher.Launch(context.Background(), Spec{RunID: r.ID, Stage: stage, Args: r.Config.Args(stage, r.Dir, resume), Dir: r.Dir, Log: logf})
+	// The watchdog: silence on both outputs for StallAfter stops the trainer, whether it
+	// hangs printing nothing or after closing its output. stderr counts: evaluation reports
+	// its progress there, batch by batch.
+	stall := time.AfterFunc(m.opt.StallAfter, func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.cur != nil && m.cur.proc != nil {
+			m.log.Warn("trainer printed nothing for too long; stopping it", "run", r.ID, "stage", stage, "after", m.opt.StallAfter)
+			m.cur.stalled = true
+			m.interruptLocked()
+		}
+	})
+	defer stall.Stop()
+	var touchMu sync.Mutex
+	touch := func() { touchMu.Lock(); stall.Reset(m.opt.StallAfter); touchMu.Unlock() }
+	proc, err := m.opt.Launcher.Launch(context.Background(), Spec{RunID: r.ID, Stage: stage, Args: r.Config.Args(stage, r.Dir, resume), Dir: r.Dir,
+		Log: activityWriter{logf, touch}})
 	if err != nil {
 		return StatusFailed, err.Error()
 	}
@@ -617,19 +633,8 @@ func (m *Manager) runStage(r Run, stage string, resume bool) (status, msg string
 	}
 	m.mu.Unlock()
 
-	// The watchdog: silence for StallAfter stops the trainer, whether it hangs while
-	// printing nothing or after closing its output.
-	stall := time.AfterFunc(m.opt.StallAfter, func() {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		if m.cur != nil && m.cur.proc == proc {
-			m.log.Warn("trainer printed nothing for too long; stopping it", "run", r.ID, "stage", stage, "after", m.opt.StallAfter)
-			m.cur.stalled = true
-			m.interruptLocked()
-		}
-	})
 	var lastErr string
-	readLines(proc.Events(), MaxEventLine, func() { stall.Reset(m.opt.StallAfter) }, func(line []byte, skipped int) {
+	readLines(proc.Events(), MaxEventLine, touch, func(line []byte, skipped int) {
 		ev := runspec.LogRecord(fmt.Sprintf("skipped a trainer output line of %d bytes (over the %d-byte limit)", skipped, MaxEventLine))
 		if skipped == 0 {
 			ev = runspec.ParseLine(line)
@@ -664,6 +669,17 @@ func (m *Manager) runStage(r Run, stage string, resume bool) (status, msg string
 		return StatusFailed, err.Error()
 	}
 	return StatusSucceeded, ""
+}
+
+// activityWriter is the trainer's stderr: written to its log, and proof of life.
+type activityWriter struct {
+	w     io.Writer
+	touch func()
+}
+
+func (a activityWriter) Write(b []byte) (int, error) {
+	a.touch()
+	return a.w.Write(b)
 }
 
 // readLines calls line for every non-empty line of r (without its line break), and for a line

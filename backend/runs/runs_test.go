@@ -457,3 +457,20 @@ func TestStuckTrainerDoesNotStallTheQueue(t *testing.T) {
 	// The next run starts (and, hanging the same way, is stopped the same way).
 	testkit.Eventually(t, 20*time.Second, "next run done", func() bool { return status(t, m, next.ID) == StatusFailed })
 }
+
+// Evaluation prints its progress on stderr only: that is proof of life too.
+func TestTrainerBusyOnStderrIsNotStalled(t *testing.T) {
+	m, err := Open(Options{Dir: t.TempDir(), Roots: testRoots, StallAfter: time.Second,
+		Launcher: fakeLauncher(faketrainer.StepEnv+"=1500ms", faketrainer.ProgressEnv+"=100ms")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Shutdown(context.Background())
+	cfg := testConfig(t, 2)
+	cfg.Pipeline = []string{}
+	r, _ := m.Submit(cfg)
+	testkit.Eventually(t, 30*time.Second, "finished", func() bool { s := status(t, m, r.ID); return s == StatusSucceeded || s == StatusFailed })
+	if got, _ := m.Get(r.ID); got.Status != StatusSucceeded {
+		t.Fatalf("a trainer writing progress to stderr was stopped: %s %q", got.Status, got.Error)
+	}
+}

@@ -33,6 +33,10 @@ const LongLineEnv = "MEDQA_FAKE_LONG_LINE"
 // stuck trainer; only SIGKILL ends it).
 const HangAtEnv = "MEDQA_FAKE_HANG_AT"
 
+// ProgressEnv makes training write a progress line to stderr at this interval (a Go
+// duration), as evaluation does between its stdout events.
+const ProgressEnv = "MEDQA_FAKE_PROGRESS"
+
 // Main runs the fake trainer on os.Args[1:] and returns the exit status.
 func Main() int {
 	args := os.Args[1:]
@@ -113,6 +117,13 @@ func train(out string, steps, saveEvery int, resume bool) int {
 	failAt, _ := strconv.Atoi(os.Getenv(FailEnv))
 	hangAt, _ := strconv.Atoi(os.Getenv(HangAtEnv))
 	longLine, _ := strconv.Atoi(os.Getenv(LongLineEnv))
+	if every, err := time.ParseDuration(os.Getenv(ProgressEnv)); err == nil {
+		go func() {
+			for range time.Tick(every) {
+				fmt.Fprintln(os.Stderr, "fake: working")
+			}
+		}()
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	first := 1
