@@ -31,7 +31,7 @@ type flags struct {
 	allowedHosts, runRoots, trustedProxies                                           string
 	maxQueuedRuns, maxStreamsPerClient                                               int
 	requireLogin                                                                     bool
-	grace                                                                            time.Duration
+	grace, stallAfter                                                                time.Duration
 	eng                                                                              engine.Config
 }
 
@@ -47,6 +47,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.origins, "origins", "", "comma-separated extra browser origins allowed (e.g. https://medqa.example.org)")
 	fs.StringVar(&f.allowedHosts, "allowed-hosts", "", `comma-separated Host names served, e.g. medqa.example.org ("*": any); default: the listen host, localhost, 127.0.0.1, [::1] (and the machine's addresses when listening on all of them)`)
 	fs.StringVar(&f.runRoots, "run-roots", "", "comma-separated directories a run's base_model and data must lie under (default: the data directory, assets and data)")
+	fs.DurationVar(&f.stallAfter, "run-stall-after", 30*time.Minute, "stop a trainer that writes nothing for this long (its run fails, resumable)")
 	fs.IntVar(&f.maxQueuedRuns, "max-queued-runs", 16, "training runs waiting to start before POST /api/runs answers 429")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed (rate limits, logs, Secure cookies); default: none")
 	fs.BoolVar(&f.requireLogin, "require-login", false, "chat needs an admin session too (default: chat is public, rate-limited per client)")
@@ -65,6 +66,9 @@ func parseFlags(args []string) (flags, error) {
 	}
 	if f.maxStreamsPerClient < 1 {
 		return f, errors.New("--max-streams-per-client: must be at least 1")
+	}
+	if f.stallAfter <= 0 {
+		return f, errors.New("--run-stall-after: must be positive")
 	}
 	if f.maxQueuedRuns < 1 {
 		return f, errors.New("--max-queued-runs: must be at least 1")
@@ -135,7 +139,7 @@ func run(args []string) error {
 		roots = splitList(f.runRoots)
 	}
 	rm, err := runs.Open(runs.Options{Dir: f.data, Launcher: runs.Local{Command: trainerCommand(f.trainer)}, Logger: log,
-		Roots: roots, MaxQueued: f.maxQueuedRuns})
+		Roots: roots, MaxQueued: f.maxQueuedRuns, StallAfter: f.stallAfter})
 	if err != nil {
 		return err
 	}
