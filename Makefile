@@ -33,10 +33,12 @@ define apt_install
 	fi
 endef
 
-.PHONY: help deps-run deps-test deps-bench run test bench data templ wasm worker gpu-bundle gpu-bundle-check trainer shim screenshots default-model diagram
+.PHONY: help deps-run deps-test deps-bench run test fuzz soak bench data templ wasm worker gpu-bundle gpu-bundle-check trainer shim screenshots default-model diagram
 help:
 	@echo "make run    install what is missing, then run medqa"
 	@echo "make test   install what is missing, then run every test"
+	@echo "make fuzz   run every fuzz target FUZZTIME (30s) each"
+	@echo "make soak   100 chat streams from 10 clients for 60 s on the default model (prints its figures)"
 	@echo "make bench  run the benchmarks (with their reference peers) into docs/bench/raw/; BENCH=\"name ...\" picks some"
 	@echo "make gpu-bundle  build/gpu-bundle/: binaries + run.sh that checks medqa on a GPU machine without Go"
 	@echo "make shim   the libtorch shim bin/libmedqa_torch.so (LIBTORCH=/path builds it against another libtorch)"
@@ -84,7 +86,26 @@ data:
 test: deps-test wasm shim
 	$(GO) vet -tags e2e ./...
 	$(GO) test -count=1 -tags e2e -timeout 25m ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 	$(MAKE) --no-print-directory gpu-bundle-check
+
+# Fuzz targets over everything that parses outside input (package:Target); Go fuzzes one target
+# per run. `make test` gives each 5 s, `make fuzz` 30 s (FUZZTIME=2m make fuzz for longer).
+# Inputs that fail are kept in the package's testdata/fuzz/ and rerun by every plain go test.
+FUZZ_TARGETS := wasm/tokenizer:FuzzRoundTrip wasm/tokenizer:FuzzParse wasm/tokenizer:FuzzParseBinary \
+	wasm/chat:FuzzParse trainer/safetensors:FuzzParse trainer/data:FuzzLoadCSV trainer/data:FuzzLoadPubMedQA \
+	backend/server:FuzzChatCompletions
+# The soak test (backend/soak_test.go, build tag soak): 100 chat streams from 10 loopback clients for
+# 60 s against a real server process on the default model; it prints its figures.
+soak: shim
+	$(GO) test -count=1 -tags soak -run '^TestSoak$$' -v -timeout 10m ./backend
+
+FUZZTIME ?= 30s
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t%%:*} $${t##*:} ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*}; \
+	done
 
 # Every benchmark docs/benchmarks.md quotes, each through docs/bench/record.sh, which keeps its raw
 # output with date, commit, machine and load in docs/bench/raw/NAME.txt (docs/bench/all.sh lists

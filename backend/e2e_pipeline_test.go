@@ -59,7 +59,7 @@ func TestRealTrainingPipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rm, err := runs.Open(runs.Options{Dir: work, Launcher: runs.Local{Command: []string{bin}}, Logger: slog.New(slog.DiscardHandler)})
+	rm, err := runs.Open(runs.Options{Dir: work, Roots: []string{work, base}, Launcher: runs.Local{Command: []string{bin}}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func newE2E(t *testing.T) *e2e {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rm, err := runs.Open(runs.Options{Dir: dir, KillAfter: 10 * time.Second, Logger: slog.New(slog.DiscardHandler),
+	rm, err := runs.Open(runs.Options{Dir: dir, KillAfter: 10 * time.Second, Roots: []string{dir}, Logger: slog.New(slog.DiscardHandler),
 		Launcher: runs.Local{Command: []string{os.Args[0]}, Env: []string{faketrainer.EnvVar + "=1", faketrainer.StepEnv + "=150ms"}}})
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -27,8 +28,10 @@ import (
 
 type flags struct {
 	model, adapter, addr, data, trainer, static, origins, logFormat, tlsCert, tlsKey string
+	allowedHosts, runRoots, trustedProxies                                           string
+	maxQueuedRuns, maxStreamsPerClient                                               int
 	requireLogin                                                                     bool
-	grace                                                                            time.Duration
+	grace, stallAfter                                                                time.Duration
 	eng                                                                              engine.Config
 }
 
@@ -42,11 +45,17 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.trainer, "trainer", "", `command that runs the trainer CLI (default: "bin/trainer" if built, else "go run ./trainer")`)
 	fs.StringVar(&f.static, "static", "", "serve the pages' /static/ files from this directory instead of the embedded ones (for editing assets/web live)")
 	fs.StringVar(&f.origins, "origins", "", "comma-separated extra browser origins allowed (e.g. https://medqa.example.org)")
+	fs.StringVar(&f.allowedHosts, "allowed-hosts", "", `comma-separated Host names served, e.g. medqa.example.org ("*": any); default: the listen host, localhost, 127.0.0.1, [::1] (and the machine's addresses when listening on all of them)`)
+	fs.StringVar(&f.runRoots, "run-roots", "", "comma-separated directories a run's base_model and data must lie under (default: the data directory, assets and data)")
+	fs.DurationVar(&f.stallAfter, "run-stall-after", 30*time.Minute, "stop a trainer that writes nothing for this long (its run fails, resumable)")
+	fs.IntVar(&f.maxQueuedRuns, "max-queued-runs", 16, "training runs waiting to start before POST /api/runs answers 429")
+	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed (rate limits, logs, Secure cookies); default: none")
 	fs.BoolVar(&f.requireLogin, "require-login", false, "chat needs an admin session too (default: chat is public, rate-limited per client)")
 	fs.DurationVar(&f.grace, "grace", 30*time.Second, "shutdown grace period for streams and the trainer's checkpoint")
 	fs.StringVar(&f.logFormat, "log", "text", "log format: text or json")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (with --tls-key); cookies become Secure")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key")
+	fs.IntVar(&f.maxStreamsPerClient, "max-streams-per-client", 4, "chat streams one client may have open at once (waiting and active); more get 429 / too_many_streams")
 	fs.IntVar(&f.eng.MaxBatch, "max-batch", 8, "requests decoded together")
 	fs.IntVar(&f.eng.MaxQueue, "max-queue", 64, "requests waiting for a slot before 429")
 	fs.IntVar(&f.eng.MaxPromptTokens, "max-prompt-tokens", 2048, "longest prompt accepted")
@@ -54,6 +63,18 @@ func parseFlags(args []string) (flags, error) {
 	fs.IntVar(&f.eng.DefaultNewTokens, "default-new-tokens", 512, "max_tokens when a request leaves it out")
 	if err := fs.Parse(args); err != nil {
 		return f, err
+	}
+	if f.maxStreamsPerClient < 1 {
+		return f, errors.New("--max-streams-per-client: must be at least 1")
+	}
+	if f.stallAfter <= 0 {
+		return f, errors.New("--run-stall-after: must be positive")
+	}
+	if f.maxQueuedRuns < 1 {
+		return f, errors.New("--max-queued-runs: must be at least 1")
+	}
+	if _, err := auth.ParsePrefixes(f.trustedProxies); err != nil {
+		return f, fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -86,18 +107,39 @@ func run(args []string) error {
 	log := slog.New(h)
 	slog.SetDefault(log)
 
-	if err := os.MkdirAll(f.data, 0o755); err != nil {
+	// Everything the server and its trainers create is the server user's alone: the run store,
+	// logs, checkpoints, the password hash.
+	syscall.Umask(0o077)
+	if err := os.MkdirAll(f.data, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(f.data, 0o700); err != nil { // an older server made it 0755
 		return err
 	}
 	// Read the password, then drop it from the environment so trainer children never see it.
 	pw := os.Getenv("MEDQA_ADMIN_PASSWORD")
 	os.Unsetenv("MEDQA_ADMIN_PASSWORD")
-	au, err := auth.New(auth.Config{Dir: f.data, Password: pw, Announce: os.Stderr})
+	cfg := auth.Config{Dir: f.data, Password: pw}
+	// A generated password goes to the terminal (not stderr, which carries the logs and is
+	// often captured); without one, to a 0600 file whose path is logged.
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		defer tty.Close()
+		cfg.Announce = tty
+	}
+	au, err := auth.New(cfg)
 	if err != nil {
 		return err
 	}
+	if au.PasswordFile != "" {
+		log.Warn("generated an admin password; no terminal to show it on, so it is in this file (mode 0600): read it, then delete it", "file", au.PasswordFile)
+	}
 
-	rm, err := runs.Open(runs.Options{Dir: f.data, Launcher: runs.Local{Command: trainerCommand(f.trainer)}, Logger: log})
+	roots := []string{f.data, "assets", "data"}
+	if f.runRoots != "" {
+		roots = splitList(f.runRoots)
+	}
+	rm, err := runs.Open(runs.Options{Dir: f.data, Launcher: runs.Local{Command: trainerCommand(f.trainer)}, Logger: log,
+		Roots: roots, MaxQueued: f.maxQueuedRuns, StallAfter: f.stallAfter})
 	if err != nil {
 		return err
 	}
@@ -131,9 +173,11 @@ func run(args []string) error {
 			origins = append(origins, strings.TrimSuffix(o, "/"))
 		}
 	}
+	proxies, _ := auth.ParsePrefixes(f.trustedProxies) // checked by parseFlags
 	srv := server.New(server.Options{
 		Engine: eng, Auth: au, Runs: rm, LoadModel: loadModel, Logger: log,
-		AllowedOrigins: origins, RequireLogin: f.requireLogin,
+		TrustedProxies: proxies, MaxStreamsPerClient: f.maxStreamsPerClient,
+		AllowedOrigins: origins, AllowedHosts: allowedHosts(f.allowedHosts, f.addr), RequireLogin: f.requireLogin,
 		Pages: pages(au, rm, eng, static, chatSettings(bundle.Name, bundle.Sampling, f.eng)),
 	})
 	hs := srv.HTTPServer(f.addr)
@@ -169,6 +213,42 @@ func run(args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// allowedHosts is --allowed-hosts, else the listen host and the loopback names. Listening on
+// every interface (0.0.0.0, ::) adds the machine's own addresses: an IP literal cannot be
+// rebound by DNS, so only names need listing.
+func allowedHosts(flagValue, addr string) []string {
+	if flagValue != "" {
+		return splitList(flagValue)
+	}
+	hosts := slices.Clone(server.DefaultHosts)
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return hosts
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		if addrs, err := net.InterfaceAddrs(); err == nil {
+			for _, a := range addrs {
+				if n, ok := a.(*net.IPNet); ok {
+					hosts = append(hosts, n.IP.String())
+				}
+			}
+		}
+		return hosts
+	}
+	return append(hosts, host)
+}
+
+// splitList splits a comma-separated flag value, dropping blanks.
+func splitList(v string) []string {
+	var out []string
+	for _, x := range strings.Split(v, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // trainerCommand is the configured command, else a built trainer, else `go run`.

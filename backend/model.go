@@ -11,7 +11,7 @@ import (
 
 // loadModel turns a model directory (plus an optional PEFT adapter) into a servable bundle:
 // at start and when the admin page activates a model. See model_qwen2.go.
-var loadModel server.ModelLoader = loadQwen2
+var loadModel = server.RecoverLoad(loadQwen2) // a panic at start-up is an error, not a crash
 
 // defaultModelName is how clients see the default model.
 const defaultModelName = "medqa-default"

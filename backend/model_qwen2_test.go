@@ -237,8 +237,8 @@ func modelServerWith(t testing.TB, eng *engine.Engine) string {
 		t.Fatal(err)
 	}
 	srv := server.New(server.Options{Engine: eng, Auth: au, Logger: slog.New(slog.DiscardHandler),
-		ChatLimiter: auth.NewLimiter(1000, 1000),
-		Pages:       pages(au, nil, eng, nil, chatSettings(name, engine.Sampling{}, eng.Config()))})
+		ChatLimiter: auth.NewLimiter(1000, 1000), MaxStreamsPerClient: 64, // benchmarks run 32 streams from one address
+		Pages: pages(au, nil, eng, nil, chatSettings(name, engine.Sampling{}, eng.Config()))})
 	ts := httptest.NewUnstartedServer(nil)
 	ts.Config = srv.HTTPServer("")
 	ts.Start()

@@ -15,17 +15,33 @@ import (
 // asset is picked up at once without cache-busting names. A precompressed "name.gz" next to a
 // file is sent to clients that accept gzip (the wasm module shrinks about 4x).
 func staticHandler(fsys fs.FS) http.Handler {
+	// Hashes are remembered per name, size and modification time: embedded files never
+	// change, while a file edited under --static (os.DirFS) gets a new tag at once.
+	type version struct {
+		name string
+		size int64
+		mod  int64
+	}
 	var mu sync.Mutex
-	etags := map[string]string{}
+	etags := map[version]string{}
 	etag := func(name string, data []byte) string {
+		v := version{name: name, size: int64(len(data))}
+		if fi, err := fs.Stat(fsys, name); err == nil {
+			v.mod = fi.ModTime().UnixNano()
+		}
 		mu.Lock()
 		defer mu.Unlock()
-		if t, ok := etags[name]; ok {
+		if t, ok := etags[v]; ok {
 			return t
 		}
 		sum := sha256.Sum256(data)
 		t := `"` + hex.EncodeToString(sum[:12]) + `"`
-		etags[name] = t
+		for old := range etags { // one version per name: the map stays as small as the tree
+			if old.name == name {
+				delete(etags, old)
+			}
+		}
+		etags[v] = t
 		return t
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"medqa/trainer/runspec"
 )
@@ -270,5 +271,21 @@ func TestTemplGeneratedUpToDate(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s is stale: run `go run github.com/a-h/templ/cmd/templ@v0.3.1100 generate -path web`", gen)
 		}
+	}
+}
+
+// Issue 16: tags were remembered by name alone, so an edit under --static kept the old tag
+// and browsers kept the old file.
+func TestStaticETagFollowsEdits(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.css")
+	os.WriteFile(p, []byte("body{color:red}"), 0o644)
+	h := staticHandler(os.DirFS(dir))
+	first := get(t, h, "/app.css", false).Header().Get("ETag")
+	os.WriteFile(p, []byte("body{color:blue}"), 0o644) // same size: the hash must still move
+	os.Chtimes(p, time.Now().Add(time.Second), time.Now().Add(time.Second))
+	w := get(t, h, "/app.css", false)
+	if second := w.Header().Get("ETag"); second == first || w.Body.String() != "body{color:blue}" {
+		t.Fatalf("after an edit: ETag %s (was %s), body %q", second, first, w.Body.String())
 	}
 }

@@ -28,7 +28,7 @@ const (
 type Config struct {
 	Dir        string    // data directory holding the password hash
 	Password   string    // MEDQA_ADMIN_PASSWORD; empty: stored or generated
-	Announce   io.Writer // where a generated password is shown once (the terminal)
+	Announce   io.Writer // where a generated password is shown once (a terminal); nil: PasswordFile
 	SessionTTL time.Duration
 	Cost       int      // bcrypt cost; 0: bcrypt.DefaultCost
 	Login      *Limiter // login attempts per client; nil: 5 at once, then one per 10 s
@@ -37,6 +37,10 @@ type Config struct {
 // Auth holds the admin password hash and the live sessions (in memory: a restart logs
 // everyone out, which is the safe direction).
 type Auth struct {
+	// PasswordFile is where this start wrote a generated password ("" when it wrote none
+	// there); the caller logs the path, never the password.
+	PasswordFile string
+
 	hash  []byte
 	ttl   time.Duration
 	login *Limiter
@@ -63,14 +67,11 @@ func New(cfg Config) (*Auth, error) {
 	if cfg.Login == nil {
 		cfg.Login = NewLimiter(0.1, 5)
 	}
-	if cfg.Announce == nil {
-		cfg.Announce = io.Discard
-	}
-	h, err := loadHash(cfg.Dir, cfg.Password, cfg.Cost, cfg.Announce)
+	h, pwFile, err := loadHash(cfg.Dir, cfg.Password, cfg.Cost, cfg.Announce)
 	if err != nil {
 		return nil, err
 	}
-	return &Auth{hash: h, ttl: cfg.SessionTTL, login: cfg.Login, now: time.Now, sessions: map[[32]byte]*Session{}}, nil
+	return &Auth{PasswordFile: pwFile, hash: h, ttl: cfg.SessionTTL, login: cfg.Login, now: time.Now, sessions: map[[32]byte]*Session{}}, nil
 }
 
 func token() string {
@@ -84,12 +85,7 @@ func token() string {
 // Session returns the request's live session: from the cookie, or from an
 // "Authorization: Bearer <token>" header for API clients.
 func (a *Auth) Session(r *http.Request) (*Session, bool) {
-	tok := ""
-	if c, err := r.Cookie(CookieName); err == nil {
-		tok = c.Value
-	} else if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
-		tok = strings.TrimPrefix(h, "Bearer ")
-	}
+	tok := credential(r)
 	if tok == "" {
 		return nil, false
 	}
@@ -105,6 +101,18 @@ func (a *Auth) Session(r *http.Request) (*Session, bool) {
 		return nil, false
 	}
 	return s, true
+}
+
+// credential is the token the request authenticates with: the cookie, else a bearer header.
+// Session and LogoutHandler both use it, so logout revokes exactly what was accepted.
+func credential(r *http.Request) string {
+	if c, err := r.Cookie(CookieName); err == nil {
+		return c.Value
+	}
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		return strings.TrimPrefix(h, "Bearer ")
+	}
+	return ""
 }
 
 // CSRFToken is the token pages embed for their forms; "" without a session.
@@ -183,7 +191,7 @@ func (a *Auth) LoginHandler(w http.ResponseWriter, r *http.Request) {
 	a.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{
 		Name: CookieName, Value: tok, Path: "/", Expires: s.Expires,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: IsHTTPS(r),
 	})
 	resp := map[string]any{"csrf_token": s.CSRF, "expires": s.Expires}
 	if body.Bearer {
@@ -192,14 +200,30 @@ func (a *Auth) LoginHandler(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// LogoutHandler ends the session; mount it behind RequireSession.
+// LogoutHandler ends the session the request authenticated with (cookie or bearer token);
+// mount it behind RequireSession.
 func (a *Auth) LogoutHandler(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(CookieName); err == nil {
+	if tok := credential(r); tok != "" {
 		a.mu.Lock()
-		delete(a.sessions, sha256.Sum256([]byte(c.Value)))
+		delete(a.sessions, sha256.Sum256([]byte(tok)))
 		a.mu.Unlock()
 	}
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	a.clearCookie(w, r)
+}
+
+// LogoutAllHandler ends every session, this one included (a leaked token, a shared
+// machine); mount it behind RequireSession.
+func (a *Auth) LogoutAllHandler(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	n := len(a.sessions)
+	clear(a.sessions)
+	a.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: IsHTTPS(r)})
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "ended": n})
+}
+
+func (a *Auth) clearCookie(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: IsHTTPS(r)})
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 
@@ -224,3 +248,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }
+
+// IsHTTPS says whether the client reached the server over TLS: directly, or through a
+// trusted proxy that said so (see TrustProxies). Cookies are Secure then.
+func IsHTTPS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	v, _ := r.Context().Value(httpsKey{}).(bool)
+	return v
+}
+
+type httpsKey struct{}

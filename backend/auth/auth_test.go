@@ -216,3 +216,54 @@ func TestLimiterRefills(t *testing.T) {
 		t.Fatal("no refill after 1/rate")
 	}
 }
+
+func TestTrustProxiesTakesRightmostUntrusted(t *testing.T) {
+	trusted, err := ParsePrefixes("10.0.0.0/8, 192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParsePrefixes("10.0.0.0/8,nonsense"); err == nil {
+		t.Fatal("a bad entry was accepted")
+	}
+	var got string
+	h := TrustProxies(trusted, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = ClientIP(r) }))
+	for _, c := range []struct{ peer, xff, want string }{
+		{"10.1.2.3:5000", "203.0.113.9", "203.0.113.9"},
+		{"10.1.2.3:5000", "1.1.1.1, 203.0.113.9, 10.9.9.9", "203.0.113.9"}, // spoofed 1.1.1.1 is left of the real client
+		{"192.0.2.1:5000", "garbage, 203.0.113.9", "203.0.113.9"},
+		{"10.1.2.3:5000", "10.2.2.2", "10.2.2.2"}, // only proxies: the farthest one
+		{"10.1.2.3:5000", "", "10.1.2.3"},
+		{"198.51.100.7:5000", "203.0.113.9", "198.51.100.7"}, // an untrusted peer's header is ignored
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = c.peer
+		if c.xff != "" {
+			r.Header.Set("X-Forwarded-For", c.xff)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if got != c.want {
+			t.Errorf("peer %s, X-Forwarded-For %q: client %s, want %s", c.peer, c.xff, got, c.want)
+		}
+	}
+}
+
+// Without a terminal the generated password goes to a private file, never to a stream that
+// logs share.
+func TestGeneratedPasswordWithoutTerminalGoesToPrivateFile(t *testing.T) {
+	dir := t.TempDir()
+	a, err := New(Config{Dir: dir, Cost: bcrypt.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.PasswordFile != filepath.Join(dir, PasswordFile) {
+		t.Fatalf("PasswordFile %q", a.PasswordFile)
+	}
+	fi, err := os.Stat(a.PasswordFile)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("password file: %v, mode %v; want 0600", err, fi.Mode().Perm())
+	}
+	pw, _ := os.ReadFile(a.PasswordFile)
+	if bcrypt.CompareHashAndPassword(a.hash, bytes.TrimSpace(pw)) != nil {
+		t.Fatal("the file's password does not match the hash")
+	}
+}

@@ -3,6 +3,7 @@ package runs
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -176,6 +177,52 @@ func (c *Config) Normalize() error {
 		return errs
 	}
 	return nil
+}
+
+// Validate is Normalize plus the server's own rule: base_model and data must lie under one
+// of roots (symbolic links resolved, so a link cannot lead out).
+func (c *Config) Validate(roots []string) error {
+	var errs ValidationError
+	if err := c.Normalize(); err != nil {
+		errs = err.(ValidationError)
+	}
+	for _, f := range []struct{ field, path string }{{"base_model", c.BaseModel}, {"data", c.Data}} {
+		if f.path == "" || slices.ContainsFunc(errs, func(e FieldError) bool { return e.Field == f.field }) {
+			continue
+		}
+		if !under(f.path, roots) {
+			errs = append(errs, FieldError{f.field, fmt.Sprintf("%q is outside the directories runs may read (%s)", f.path, strings.Join(roots, ", "))})
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// under says whether path is one of roots or inside one.
+func under(path string, roots []string) bool {
+	real := func(p string) (string, bool) {
+		p, err := filepath.Abs(p)
+		if err == nil {
+			p, err = filepath.EvalSymlinks(p)
+		}
+		return p, err == nil
+	}
+	p, ok := real(path)
+	if !ok {
+		return false
+	}
+	for _, root := range roots {
+		r, ok := real(root)
+		if !ok {
+			continue
+		}
+		if rel, err := filepath.Rel(r, p); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return true
+		}
+	}
+	return false
 }
 
 func mustField(name string) runspec.Field {

@@ -1,9 +1,13 @@
 package runs
 
 import (
+	"context"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"medqa/trainer/runspec"
@@ -127,5 +131,39 @@ func TestDefaultsAreTheTables(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("refused %v, want every numeric field %v", got, want)
+	}
+}
+
+func TestPathsOnlyUnderRoots(t *testing.T) {
+	root := t.TempDir()
+	inside := filepath.Join(root, "model")
+	os.Mkdir(inside, 0o700)
+	outside := t.TempDir()
+	escape := filepath.Join(root, "link")
+	if err := os.Symlink(outside, escape); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path string
+		ok   bool
+	}{{inside, true}, {root, true}, {outside, false}, {escape, false}, {"/", false}, {inside + "/../..", false}} {
+		cfg := Config{BaseModel: c.path, Data: inside}
+		err := cfg.Validate([]string{root})
+		named := err != nil && strings.Contains(err.Error(), "base_model:")
+		if named == c.ok {
+			t.Errorf("base_model %s: %v, want allowed=%v", c.path, err, c.ok)
+		}
+	}
+}
+
+func TestDefaultRootIsTheDataDir(t *testing.T) {
+	dir := t.TempDir()
+	m, err := Open(Options{Dir: dir, Launcher: fakeLauncher()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Shutdown(context.Background())
+	if _, err := m.Submit(Config{BaseModel: t.TempDir(), Data: filepath.Join(dir, "runs"), MaxSteps: 1}); err == nil || !strings.Contains(err.Error(), "base_model:") {
+		t.Fatalf("base_model outside the data dir: %v", err)
 	}
 }

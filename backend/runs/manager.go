@@ -5,9 +5,11 @@ package runs
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -26,7 +28,24 @@ type Options struct {
 	Launcher  Launcher      //
 	KillAfter time.Duration // after asking a trainer to stop, kill it if it has not exited; 0: 2 min
 	Logger    *slog.Logger
+	// Roots are the directories a run's base_model and data must lie under (symbolic links
+	// resolved), so that an admin session cannot point the trainer at the whole disk.
+	// nil: Dir only.
+	Roots []string
+	// MaxQueued bounds the runs waiting to start (submitted or resumed); 0: 16.
+	MaxQueued int
+	// StallAfter is how long a trainer may print nothing before it is stopped (interrupt,
+	// then kill after KillAfter) and the run fails, so a stuck child cannot hold the queue;
+	// 0: 30 min (the trainer reports every logging step and every evaluation).
+	StallAfter time.Duration
 }
+
+// MaxEventLine is the longest trainer output line the server reads as an event; a longer
+// one is reported in the run's events and skipped, and reading goes on.
+const MaxEventLine = 4 << 20
+
+// ErrQueueFull refuses a run while MaxQueued runs are already waiting (HTTP 429).
+var ErrQueueFull = errors.New("too many runs are queued; wait for some to start or cancel them")
 
 // StateError says a run is not in a state that allows the action (HTTP 409).
 type StateError struct{ Msg string }
@@ -56,6 +75,7 @@ type running struct {
 	cancel    bool // the admin asked to cancel
 	metrics   Metrics
 	killTimer *time.Timer
+	stalled   bool // the watchdog stopped it: no output for StallAfter
 }
 
 // Open opens (or creates) the store under opt.Dir, marks runs left running by a previous
@@ -67,7 +87,20 @@ func Open(opt Options) (*Manager, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	if err := os.MkdirAll(filepath.Join(opt.Dir, "runs"), 0o755); err != nil {
+	if opt.Roots == nil {
+		opt.Roots = []string{opt.Dir}
+	}
+	if opt.MaxQueued == 0 {
+		opt.MaxQueued = 16
+	}
+	if opt.StallAfter == 0 {
+		opt.StallAfter = 30 * time.Minute
+	}
+	// The run store and the trainers' logs are the admin's: private to the server's user.
+	if err := os.MkdirAll(filepath.Join(opt.Dir, "runs"), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(opt.Dir, 0o700); err != nil {
 		return nil, err
 	}
 	st, err := openStore(opt.Dir)
@@ -101,7 +134,10 @@ func (m *Manager) poke() {
 
 // Submit validates cfg (a ValidationError names each bad field) and queues a run.
 func (m *Manager) Submit(cfg Config) (Run, error) {
-	if err := cfg.Normalize(); err != nil {
+	if err := cfg.Validate(m.opt.Roots); err != nil {
+		return Run{}, err
+	}
+	if err := m.roomInQueue(); err != nil {
 		return Run{}, err
 	}
 	id, err := m.st.create(cfg, m.runDir)
@@ -111,6 +147,19 @@ func (m *Manager) Submit(cfg Config) (Run, error) {
 	m.note(id, "train", StatusQueued, "")
 	m.poke()
 	return m.st.get(id)
+}
+
+// roomInQueue refuses one more queued run when MaxQueued are waiting. Two admins racing may
+// overshoot by one; the bound is against a flood, not exact.
+func (m *Manager) roomInQueue() error {
+	n, err := m.st.countStatus(StatusQueued)
+	if err != nil {
+		return err
+	}
+	if n >= m.opt.MaxQueued {
+		return ErrQueueFull
+	}
+	return nil
 }
 
 // List returns every run, newest first.
@@ -248,6 +297,9 @@ func (m *Manager) interruptLocked() {
 // Resume queues a cancelled, interrupted or failed run again; training continues from its
 // last checkpoint (--resume), a later stage starts over.
 func (m *Manager) Resume(id int64) error {
+	if err := m.roomInQueue(); err != nil {
+		return err
+	}
 	// Status and resume flag in one update: the scheduler may pick the run up at once.
 	ok, err := m.st.requeueResume(id, StatusCancelled, StatusInterrupted, StatusFailed)
 	if err != nil {
@@ -511,7 +563,7 @@ func (m *Manager) execute(r Run) {
 	if r.Resume {
 		start = max(0, slices.Index(stages, r.Stage))
 	}
-	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
+	if err := os.MkdirAll(r.Dir, 0o700); err != nil {
 		m.fail(r.ID, r.Stage, err.Error())
 		return
 	}
@@ -549,12 +601,28 @@ func (m *Manager) runStage(r Run, stage string, resume bool) (status, msg string
 		return StatusFailed, err.Error()
 	}
 	m.note(r.ID, stage, StatusRunning, stage)
-	logf, err := os.OpenFile(filepath.Join(r.Dir, "trainer.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	logf, err := os.OpenFile(filepath.Join(r.Dir, "trainer.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return StatusFailed, err.Error()
 	}
 	defer logf.Close()
-	proc, err := m.opt.Launcher.Launch(context.Background(), Spec{RunID: r.ID, Stage: stage, Args: r.Config.Args(stage, r.Dir, resume), Dir: r.Dir, Log: logf})
+	// The watchdog: silence on both outputs for StallAfter stops the trainer, whether it
+	// hangs printing nothing or after closing its output. stderr counts: evaluation reports
+	// its progress there, batch by batch.
+	stall := time.AfterFunc(m.opt.StallAfter, func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.cur != nil && m.cur.proc != nil {
+			m.log.Warn("trainer printed nothing for too long; stopping it", "run", r.ID, "stage", stage, "after", m.opt.StallAfter)
+			m.cur.stalled = true
+			m.interruptLocked()
+		}
+	})
+	defer stall.Stop()
+	var touchMu sync.Mutex
+	touch := func() { touchMu.Lock(); stall.Reset(m.opt.StallAfter); touchMu.Unlock() }
+	proc, err := m.opt.Launcher.Launch(context.Background(), Spec{RunID: r.ID, Stage: stage, Args: r.Config.Args(stage, r.Dir, resume), Dir: r.Dir,
+		Log: activityWriter{logf, touch}})
 	if err != nil {
 		return StatusFailed, err.Error()
 	}
@@ -566,23 +634,22 @@ func (m *Manager) runStage(r Run, stage string, resume bool) (status, msg string
 	m.mu.Unlock()
 
 	var lastErr string
-	sc := bufio.NewScanner(proc.Events())
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		if len(sc.Bytes()) == 0 {
-			continue
+	readLines(proc.Events(), MaxEventLine, touch, func(line []byte, skipped int) {
+		ev := runspec.LogRecord(fmt.Sprintf("skipped a trainer output line of %d bytes (over the %d-byte limit)", skipped, MaxEventLine))
+		if skipped == 0 {
+			ev = runspec.ParseLine(line)
 		}
-		ev := runspec.ParseLine(sc.Bytes())
 		ev.RunID, ev.Stage = r.ID, stage
 		if ev.Type == runspec.EventError {
 			lastErr = ev.Message
 		}
 		m.record(ev)
-	}
+	})
 	werr := proc.Wait()
+	stall.Stop()
 
 	m.mu.Lock()
-	cancelled, stopping := m.cur.cancel, m.stopping
+	cancelled, stopping, stalled := m.cur.cancel, m.stopping, m.cur.stalled
 	m.cur.proc = nil
 	m.mu.Unlock()
 	switch {
@@ -590,6 +657,8 @@ func (m *Manager) runStage(r Run, stage string, resume bool) (status, msg string
 		return StatusCancelled, ""
 	case stopping:
 		return StatusInterrupted, "the server stopped during this run"
+	case stalled:
+		return StatusFailed, fmt.Sprintf("trainer %s printed nothing for %v and was stopped (see %s)", stage, m.opt.StallAfter, filepath.Join(r.Dir, "trainer.log"))
 	case werr != nil || lastErr != "":
 		if lastErr == "" {
 			lastErr = fmt.Sprintf("trainer %s: %v (see %s)", stage, werr, filepath.Join(r.Dir, "trainer.log"))
@@ -600,6 +669,51 @@ func (m *Manager) runStage(r Run, stage string, resume bool) (status, msg string
 		return StatusFailed, err.Error()
 	}
 	return StatusSucceeded, ""
+}
+
+// activityWriter is the trainer's stderr: written to its log, and proof of life.
+type activityWriter struct {
+	w     io.Writer
+	touch func()
+}
+
+func (a activityWriter) Write(b []byte) (int, error) {
+	a.touch()
+	return a.w.Write(b)
+}
+
+// readLines calls line for every non-empty line of r (without its line break), and for a line
+// over max with the line's length in skipped instead, then reads on: one runaway line must
+// not end the reading, or the trainer would block on a full pipe and the run would hang.
+// activity is called whenever bytes arrive.
+func readLines(r io.Reader, max int, activity func(), line func(b []byte, skipped int)) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var buf []byte
+	over := 0 // bytes of the current line once it is over max
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(chunk) > 0 {
+			activity()
+		}
+		if over == 0 && len(buf)+len(chunk) <= max+2 { // + the line break
+			buf = append(buf, chunk...)
+		} else {
+			over += len(buf) + len(chunk)
+			buf = buf[:0]
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if over > 0 {
+			line(nil, over)
+		} else if b := bytes.TrimRight(buf, "\r\n"); len(b) > 0 {
+			line(b, 0)
+		}
+		buf, over = buf[:0], 0
+		if err != nil {
+			return
+		}
+	}
 }
 
 // recordArtifacts registers the servable models a finished stage produced.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,13 +35,16 @@ func fakeLauncher(extraEnv ...string) Launcher {
 	return Local{Command: []string{os.Args[0]}, Env: append([]string{faketrainer.EnvVar + "=1"}, extraEnv...)}
 }
 
+// testRoots lets runs read the temporary directories the tests make.
+var testRoots = []string{os.TempDir()}
+
 func testConfig(t *testing.T, steps int) Config {
 	base, data := t.TempDir(), t.TempDir()
 	return Config{BaseModel: base, Data: data, MaxSteps: steps}
 }
 
 func open(t *testing.T, dir string, l Launcher) *Manager {
-	m, err := Open(Options{Dir: dir, Launcher: l, KillAfter: 5 * time.Second})
+	m, err := Open(Options{Dir: dir, Launcher: l, KillAfter: 5 * time.Second, Roots: testRoots})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +261,7 @@ func TestShutdownInterruptsAndResumeAfterRestart(t *testing.T) {
 // waits to be killed with SIGKILL.
 func crashServer(dir string) {
 	base, _ := os.MkdirTemp("", "base")
-	m, err := Open(Options{Dir: dir, Launcher: fakeLauncher(faketrainer.StepEnv + "=5ms")})
+	m, err := Open(Options{Dir: dir, Launcher: fakeLauncher(faketrainer.StepEnv + "=5ms"), Roots: testRoots})
 	if err != nil {
 		panic(err)
 	}
@@ -367,5 +371,106 @@ func TestEvaluateAgain(t *testing.T) {
 	testkit.Eventually(t, 10*time.Second, "the full run", func() bool { return status(t, m, f.ID) == StatusSucceeded })
 	if err := m.Evaluate(f.ID); !errors.As(err, &se) {
 		t.Errorf("evaluating a full run: %v, want a StateError", err)
+	}
+}
+
+// The run store and the trainers' logs hold what admins typed and what trainers printed:
+// nobody but the server's user may read them, whatever the umask.
+func TestDataDirIsPrivate(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	dir := filepath.Join(t.TempDir(), "data")
+	os.MkdirAll(dir, 0o755) // as an older server left it
+	m := open(t, dir, fakeLauncher())
+	r, err := m.Submit(testConfig(t, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 10*time.Second, "succeeded", func() bool { return status(t, m, r.ID) == StatusSucceeded })
+	m.Shutdown(context.Background())
+	n := 0
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, _ := d.Info()
+		want := fs.FileMode(0o600)
+		if d.IsDir() {
+			want = 0o700
+		}
+		// The data dir, runs/ and runs/<id>/ (what the trainer publishes inside is its own).
+		depth := strings.Count(strings.TrimPrefix(p, dir), string(filepath.Separator))
+		if strings.HasPrefix(d.Name(), "medqa.db") || d.Name() == "trainer.log" || d.IsDir() && depth <= 2 {
+			n++
+			if fi.Mode().Perm() != want {
+				t.Errorf("%s: mode %v, want %v", p, fi.Mode().Perm(), want)
+			}
+		}
+		return nil
+	})
+	if n < 4 {
+		t.Fatalf("checked only %d paths", n)
+	}
+}
+
+// Issue 16: a trainer line over the scanner's 4 MiB ended the reading; the trainer then
+// blocked on a full pipe and the run hung. Now the line is reported and reading goes on.
+func TestLongTrainerLineIsReportedAndReadingGoesOn(t *testing.T) {
+	m := open(t, t.TempDir(), fakeLauncher(faketrainer.StepEnv+"=1ms", faketrainer.LongLineEnv+"=5000000"))
+	defer m.Shutdown(context.Background())
+	cfg := testConfig(t, 5)
+	cfg.Pipeline = []string{}
+	r, err := m.Submit(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 20*time.Second, "succeeded", func() bool { return status(t, m, r.ID) == StatusSucceeded })
+	evs, _ := m.Events(r.ID, 0)
+	if s := stepsOf(evs); len(s) != 5 {
+		t.Fatalf("steps %v, want all 5 (those after the long line too)", s)
+	}
+	reported := false
+	for _, ev := range evs {
+		reported = reported || ev.Type == runspec.EventLog && strings.Contains(ev.Message, "5000001 bytes")
+	}
+	if !reported {
+		t.Fatal("the skipped line is not reported in the run's events")
+	}
+}
+
+func TestStuckTrainerDoesNotStallTheQueue(t *testing.T) {
+	dir := t.TempDir()
+	m, err := Open(Options{Dir: dir, Roots: testRoots, StallAfter: 300 * time.Millisecond, KillAfter: 300 * time.Millisecond,
+		Launcher: fakeLauncher(faketrainer.StepEnv+"=1ms", faketrainer.HangAtEnv+"=3")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Shutdown(context.Background())
+	cfg := testConfig(t, 5)
+	cfg.Pipeline = []string{}
+	stuck, _ := m.Submit(cfg)
+	next, _ := m.Submit(cfg)
+	testkit.Eventually(t, 20*time.Second, "stuck run failed", func() bool { return status(t, m, stuck.ID) == StatusFailed })
+	if got, _ := m.Get(stuck.ID); !strings.Contains(got.Error, "printed nothing") {
+		t.Fatalf("stuck run's error: %q", got.Error)
+	}
+	// The next run starts (and, hanging the same way, is stopped the same way).
+	testkit.Eventually(t, 20*time.Second, "next run done", func() bool { return status(t, m, next.ID) == StatusFailed })
+}
+
+// Evaluation prints its progress on stderr only: that is proof of life too.
+func TestTrainerBusyOnStderrIsNotStalled(t *testing.T) {
+	m, err := Open(Options{Dir: t.TempDir(), Roots: testRoots, StallAfter: time.Second,
+		Launcher: fakeLauncher(faketrainer.StepEnv+"=1500ms", faketrainer.ProgressEnv+"=100ms")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Shutdown(context.Background())
+	cfg := testConfig(t, 2)
+	cfg.Pipeline = []string{}
+	r, _ := m.Submit(cfg)
+	testkit.Eventually(t, 30*time.Second, "finished", func() bool { s := status(t, m, r.ID); return s == StatusSucceeded || s == StatusFailed })
+	if got, _ := m.Get(r.ID); got.Status != StatusSucceeded {
+		t.Fatalf("a trainer writing progress to stderr was stopped: %s %q", got.Status, got.Error)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -120,6 +122,17 @@ var migrations = []string{
 
 func openStore(dir string) (*store, error) {
 	path := filepath.Join(dir, "medqa.db")
+	// Private before SQLite opens it: SQLite gives its -wal and -shm files the database's mode.
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
 	// One connection: SQLite has one writer anyway, and it keeps pragmas and the
 	// busy_timeout on the connection everything uses.
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)")
@@ -250,6 +263,13 @@ func (s *store) list() ([]Run, error) {
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// countStatus counts the runs in status.
+func (s *store) countStatus(status string) (int, error) {
+	var n int
+	err := s.db.QueryRow(`SELECT count(*) FROM runs WHERE status = ?`, status).Scan(&n)
+	return n, err
 }
 
 // nextQueued is the oldest queued run.

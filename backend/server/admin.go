@@ -22,7 +22,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) ht
 			auth.Error(w, http.StatusServiceUnavailable, "training runs are not configured on this server")
 		}
 		for _, route := range AdminRoutes {
-			if route != "POST /api/logout" {
+			if route != "POST /api/logout" && route != "POST /api/logout-all" {
 				mux.Handle(route, admin(off))
 			}
 		}
@@ -44,7 +44,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) ht
 var AdminRoutes = []string{
 	"POST /api/runs", "GET /api/runs", "GET /api/runs/{id}", "GET /api/runs/{id}/report", "POST /api/runs/{id}/cancel",
 	"POST /api/runs/{id}/resume", "POST /api/runs/{id}/evaluate", "GET /ws/runs/{id}", "GET /api/models", "POST /api/models/{id}/activate",
-	"POST /api/logout",
+	"POST /api/logout", "POST /api/logout-all",
 }
 
 func pathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
@@ -65,6 +65,9 @@ func runError(w http.ResponseWriter, err error) {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"message": ve.Error(), "type": "bad_request", "fields": []runs.FieldError(ve)}})
 	case errors.As(err, &se):
 		auth.Error(w, http.StatusConflict, se.Msg)
+	case errors.Is(err, runs.ErrQueueFull):
+		w.Header().Set("Retry-After", "60")
+		auth.Error(w, http.StatusTooManyRequests, err.Error())
 	case errors.Is(err, runs.ErrNotFound):
 		auth.Error(w, http.StatusNotFound, "no such run or model")
 	default:

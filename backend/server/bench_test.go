@@ -113,7 +113,7 @@ func BenchmarkStreams(b *testing.B) {
 		b.Run(fmt.Sprintf("streams=%d", n), func(b *testing.B) {
 			h := newHarness(b, setup{reply: strings.Repeat("x", benchTokens), delay: benchStep, noRuns: true,
 				engine: engine.Config{MaxBatch: 32, MaxQueue: 64},
-				mutate: func(o *server.Options) { o.PingEvery = time.Minute }})
+				mutate: func(o *server.Options) { o.PingEvery = time.Minute; o.MaxStreamsPerClient = n }}) // one address, n streams
 			conns := make([]*websocket.Conn, n)
 			for i := range conns {
 				conns[i] = h.mustDial("/ws/chat")

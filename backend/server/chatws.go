@@ -119,12 +119,13 @@ func (s *Server) chatSocket(w http.ResponseWriter, r *http.Request) {
 	ping := time.NewTicker(s.opt.PingEvery)
 	defer ping.Stop()
 	var (
-		cancel context.CancelFunc = func() {}
-		stream *engine.Stream
-		ready  <-chan struct{} // the stream's, while an answer is in progress
-		buf    []byte
+		cancel  context.CancelFunc = func() {}
+		release                    = func() {} // the client's stream place, while an answer is in progress
+		stream  *engine.Stream
+		ready   <-chan struct{} // the stream's, while an answer is in progress
+		buf     []byte
 	)
-	defer func() { cancel() }()
+	defer func() { cancel(); release() }()
 	drain := s.drain
 	for {
 		select {
@@ -161,11 +162,20 @@ func (s *Server) chatSocket(w http.ResponseWriter, r *http.Request) {
 					}
 					continue
 				}
+				rel, ok := s.slots.acquire(clientKey(r))
+				if !ok {
+					if fail(errTooManyStreams, time.Second) != nil {
+						return
+					}
+					continue
+				}
+				release = rel
 				ctx, stopAsk := context.WithCancel(r.Context())
 				cancel = stopAsk
 				st, err := s.opt.Engine.Generate(ctx, engine.Request{Messages: m.Messages, Params: m.Params})
 				if err != nil {
 					cancel()
+					release()
 					if fail(err, 0) != nil {
 						return
 					}
@@ -199,6 +209,7 @@ func (s *Server) chatSocket(w http.ResponseWriter, r *http.Request) {
 			res := stream.Result()
 			stream, ready = nil, nil
 			cancel()
+			release()
 			s.met.observe(res, errOrNil(end))
 			var err error
 			if end == io.EOF {

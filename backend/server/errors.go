@@ -19,7 +19,10 @@ type failure struct {
 	retry  time.Duration // > 0: when to try again (Retry-After)
 }
 
-var errRateLimited = errors.New("too many requests from this client")
+var (
+	errRateLimited = errors.New("too many requests from this client")
+	errTooLarge    = errors.New("body: over the size limit")
+)
 
 func classify(err error, retry time.Duration) failure {
 	var ie *engine.InputError
@@ -28,6 +31,10 @@ func classify(err error, retry time.Duration) failure {
 		return failure{http.StatusBadRequest, "bad_request", ie.Error(), 0}
 	case errors.Is(err, engine.ErrQueueFull):
 		return failure{http.StatusTooManyRequests, "queue_full", "the server is busy: queue full, try again shortly", time.Second}
+	case errors.Is(err, errTooLarge):
+		return failure{http.StatusRequestEntityTooLarge, "body_too_large", err.Error(), 0}
+	case errors.Is(err, errTooManyStreams):
+		return failure{http.StatusTooManyRequests, "too_many_streams", err.Error(), time.Second}
 	case errors.Is(err, errRateLimited):
 		return failure{http.StatusTooManyRequests, "rate_limited", err.Error(), retry}
 	case errors.Is(err, engine.ErrNoModel):
@@ -41,12 +48,24 @@ func classify(err error, retry time.Duration) failure {
 
 func (f failure) retrySeconds() int { return int(math.Ceil(f.retry.Seconds())) }
 
-// writeHTTP answers with the OpenAI error shape.
+// writeHTTP answers with the OpenAI error shape: type is OpenAI's class of error (what its
+// SDKs and clients switch on), code is medqa's stable code.
 func (f failure) writeHTTP(w http.ResponseWriter) {
 	if f.retry > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(f.retrySeconds()))
 	}
-	writeJSON(w, f.status, map[string]any{"error": map[string]any{"message": f.msg, "type": f.code, "code": f.code}})
+	writeJSON(w, f.status, map[string]any{"error": map[string]any{"message": f.msg, "type": openAIType(f.status), "param": nil, "code": f.code}})
+}
+
+// openAIType is the error type OpenAI's API gives for a status.
+func openAIType(status int) string {
+	switch {
+	case status == http.StatusTooManyRequests:
+		return "rate_limit_error"
+	case status >= 500:
+		return "server_error"
+	}
+	return "invalid_request_error"
 }
 
 // refuse records a refusal and answers it.

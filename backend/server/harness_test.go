@@ -76,7 +76,7 @@ func newHarness(t testing.TB, su setup) *harness {
 		PingEvery:   time.Second,
 	}
 	if !su.noRuns {
-		rm, err := runs.Open(runs.Options{Dir: dir, KillAfter: 5 * time.Second,
+		rm, err := runs.Open(runs.Options{Dir: dir, KillAfter: 5 * time.Second, Roots: []string{os.TempDir()}, // fixtures are temporary directories
 			Launcher: runs.Local{Command: []string{os.Args[0]}, Env: append([]string{faketrainer.EnvVar + "=1", faketrainer.StepEnv + "=5ms"}, su.trainer...)}})
 		if err != nil {
 			t.Fatal(err)

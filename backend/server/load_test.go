@@ -20,8 +20,9 @@ func TestHundredConcurrentStreams(t *testing.T) {
 	const clients, batch, queue = 100, 32, 48
 	reply := strings.Repeat("Take with food. ", 8)
 	h := newHarness(t, setup{reply: reply, delay: time.Millisecond, engine: engine.Config{MaxBatch: batch, MaxQueue: queue}, noRuns: true,
-		// Idle clients here do not read, so they would not answer pings (browsers do).
-		mutate: func(o *server.Options) { o.PingEvery = time.Minute }})
+		// Idle clients here do not read, so they would not answer pings (browsers do). All
+		// come from one address: the per-client stream cap is lifted to load the engine's queue.
+		mutate: func(o *server.Options) { o.PingEvery = time.Minute; o.MaxStreamsPerClient = clients }})
 	h.model.Hold = make(chan struct{})
 
 	conns := make([]*websocket.Conn, clients)

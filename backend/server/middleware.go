@@ -26,7 +26,7 @@ func (s *Server) secure(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		if r.TLS != nil {
+		if auth.IsHTTPS(r) {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		if r.Body != nil {

@@ -129,10 +129,16 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, err, wait)
 		return
 	}
+	release, ok := s.slots.acquire(clientKey(r))
+	if !ok {
+		s.refuse(w, errTooManyStreams, time.Second)
+		return
+	}
+	defer release()
 	var q oaRequest
 	if err := json.NewDecoder(r.Body).Decode(&q); err != nil {
 		if tooLarge(err) {
-			auth.Error(w, http.StatusRequestEntityTooLarge, "body: over the size limit")
+			s.refuse(w, errTooLarge, 0)
 			return
 		}
 		s.refuse(w, &engine.InputError{Field: "body", Msg: err.Error()}, 0)

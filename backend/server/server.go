@@ -6,9 +6,11 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,23 +35,44 @@ type Options struct {
 	Static    fs.FS        // served at /static/; nil: none
 	Logger    *slog.Logger
 
-	AllowedOrigins []string      // extra browser origins allowed besides the server's own ("https://host")
+	AllowedOrigins []string // extra browser origins allowed besides the server's own ("https://host")
+	AllowedHosts   []string // Host names answered (HostName form; "*": any); nil: DefaultHosts
+	// TrustedProxies are the peers whose X-Forwarded-For/-Proto are believed (auth.TrustProxies);
+	// nil: none, the peer address is the client.
+	TrustedProxies []netip.Prefix
 	RequireLogin   bool          // chat (websocket and /v1) needs a session too
 	ChatLimiter    *auth.Limiter // asks per client; nil: burst 20, then 2 per second
-	MaxBody        int64         // request body limit in bytes; 0: 1 MiB
-	WSMaxMessage   int64         // websocket message limit in bytes; 0: 256 KiB
-	WriteWait      time.Duration // deadline for one websocket frame or SSE chunk; 0: 10 s
-	PingEvery      time.Duration // websocket keep-alive; 0: 25 s (peer must answer within 2.5×)
+	// MaxStreamsPerClient caps one client's chat streams open at once (waiting and active,
+	// websocket and /v1 together); 0: 4.
+	MaxStreamsPerClient int
+	MaxBody             int64         // request body limit in bytes; 0: 1 MiB
+	WSMaxMessage        int64         // websocket message limit in bytes; 0: 256 KiB
+	WriteWait           time.Duration // deadline for one websocket frame or SSE chunk; 0: 10 s
+	PingEvery           time.Duration // websocket keep-alive; 0: 25 s (peer must answer within 2.5×)
 }
 
 // ModelLoader loads a model for serving (see Options.LoadModel).
 type ModelLoader func(ctx context.Context, name, dir, adapter string) (engine.Bundle, error)
+
+// RecoverLoad turns a panic while loading (a malformed file that a parser indexes past) into
+// an error naming the directory, so a bad model fails its activation, not the server.
+func RecoverLoad(load ModelLoader) ModelLoader {
+	return func(ctx context.Context, name, dir, adapter string) (b engine.Bundle, err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				b, err = engine.Bundle{}, fmt.Errorf("loading %s: internal error: %v", dir, v)
+			}
+		}()
+		return load(ctx, name, dir, adapter)
+	}
+}
 
 // Server serves medqa over HTTP.
 type Server struct {
 	opt     Options
 	log     *slog.Logger
 	met     *metrics
+	slots   *clientSlots
 	handler http.Handler
 
 	draining atomic.Bool
@@ -66,6 +89,20 @@ func New(opt Options) *Server {
 	if opt.ChatLimiter == nil {
 		opt.ChatLimiter = auth.NewLimiter(2, 20)
 	}
+	if opt.LoadModel != nil {
+		opt.LoadModel = RecoverLoad(opt.LoadModel)
+	}
+	if opt.AllowedHosts == nil {
+		opt.AllowedHosts = DefaultHosts
+	}
+	hosts := make([]string, len(opt.AllowedHosts))
+	for i, h := range opt.AllowedHosts {
+		hosts[i] = HostName(h)
+	}
+	opt.AllowedHosts = hosts
+	if opt.MaxStreamsPerClient == 0 {
+		opt.MaxStreamsPerClient = 4
+	}
 	if opt.MaxBody == 0 {
 		opt.MaxBody = 1 << 20
 	}
@@ -78,7 +115,7 @@ func New(opt Options) *Server {
 	if opt.PingEvery == 0 {
 		opt.PingEvery = 25 * time.Second
 	}
-	s := &Server{opt: opt, log: opt.Logger, met: newMetrics(opt.Engine, opt.Runs), drain: make(chan struct{})}
+	s := &Server{opt: opt, log: opt.Logger, met: newMetrics(opt.Engine, opt.Runs), slots: newClientSlots(opt.MaxStreamsPerClient), drain: make(chan struct{})}
 	mux := http.NewServeMux()
 
 	mux.HandleFunc("GET /healthz", s.healthz)
@@ -100,6 +137,7 @@ func New(opt Options) *Server {
 	mux.HandleFunc("GET /api/session", opt.Auth.SessionHandler)
 	admin := func(h http.HandlerFunc) http.Handler { return opt.Auth.RequireSession(h) }
 	mux.Handle("POST /api/logout", admin(opt.Auth.LogoutHandler))
+	mux.Handle("POST /api/logout-all", admin(opt.Auth.LogoutAllHandler))
 	s.adminRoutes(mux, admin)
 
 	if opt.Static != nil {
@@ -108,7 +146,7 @@ func New(opt Options) *Server {
 	if opt.Pages != nil {
 		mux.Handle("/", opt.Pages)
 	}
-	s.handler = s.recoverer(s.logRequests(s.secure(s.sameOriginWrites(mux))))
+	s.handler = s.recoverer(auth.TrustProxies(opt.TrustedProxies, s.logRequests(s.checkHost(s.secure(s.sameOriginWrites(mux))))))
 	return s
 }
 

@@ -48,6 +48,7 @@ func loadPubMedQA(path string, r io.Reader, opt LoadOptions) ([]Row, error) {
 		return nil, fmt.Errorf("%s: $: want an object keyed by PubMed ID, got %s", path, describeToken(tok))
 	}
 	name := InputName(path)
+	lines := lineCounter{src: src, line: 1}
 	seen := map[string]bool{}
 	var rows []Row
 	for dec.More() {
@@ -57,7 +58,7 @@ func loadPubMedQA(path string, r io.Reader, opt LoadOptions) ([]Row, error) {
 		}
 		pmid := tok.(string) // object keys are always strings
 		at := "$[" + strconv.Quote(pmid) + "]"
-		line, _ := lineCol(src, dec.InputOffset())
+		line := lines.at(dec.InputOffset())
 		if seen[pmid] {
 			return nil, fmt.Errorf("%s:%d: %s: PubMed ID appears twice", path, line, at)
 		}
@@ -80,8 +81,14 @@ func loadPubMedQA(path string, r io.Reader, opt LoadOptions) ([]Row, error) {
 		line, col := lineCol(src, int64(len(src)-len(rest)))
 		return nil, fmt.Errorf("%s:%d:%d: $: data after the top-level object", path, line, col)
 	}
+	if scannedHook != nil {
+		scannedHook(lines.scanned, len(src))
+	}
 	return rows, nil
 }
+
+// scannedHook, set by a test, learns how many bytes a load counted lines in.
+var scannedHook func(scanned int64, size int)
 
 func pubMedQARow(at string, raw json.RawMessage, opt LoadOptions) (Row, error) {
 	var item map[string]json.RawMessage
@@ -195,6 +202,26 @@ func describeToken(tok json.Token) string {
 		return "null"
 	}
 	return "a number"
+}
+
+// lineCounter gives the line of offsets that only grow, counting each byte once: asking
+// lineCol for every item counted from the start of the file each time, which made loading
+// quadratic in the file's size.
+type lineCounter struct {
+	src     []byte
+	off     int64 // counted up to here
+	line    int   // the line at off
+	scanned int64 // bytes counted, for the test that holds this linear
+}
+
+func (c *lineCounter) at(off int64) int {
+	off = min(off, int64(len(c.src)))
+	if off > c.off {
+		c.line += bytes.Count(c.src[c.off:off], []byte{'\n'})
+		c.scanned += off - c.off
+		c.off = off
+	}
+	return c.line
 }
 
 // lineCol turns a byte offset into a 1-based line and column.

@@ -209,3 +209,16 @@ func TestLoadCSVHeader(t *testing.T) {
 		}
 	}
 }
+
+// Issue 16: the loader counted lines from the start of the file for every item, so loading
+// was quadratic in the file's size. Each byte is now counted once.
+func TestLoadPubMedQALinear(t *testing.T) {
+	var scanned int64
+	var size int
+	scannedHook = func(n int64, s int) { scanned, size = n, s }
+	defer func() { scannedHook = nil }()
+	rows := mustLoad(t, pubmedqaPath(t), LoadOptions{})
+	if len(rows) != 1000 || size == 0 || scanned > int64(size) {
+		t.Fatalf("%d rows: counted lines in %d bytes of a %d-byte file; want each byte at most once", len(rows), scanned, size)
+	}
+}

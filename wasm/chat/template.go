@@ -164,6 +164,9 @@ func unquoteJinja(s string) (string, error) {
 			continue
 		}
 		i++
+		if i == len(s) { // the prompt's last character is the backslash: nothing to escape
+			return "", errors.New("a backslash at the end escapes nothing")
+		}
 		switch s[i] {
 		case 'n':
 			b.WriteByte('\n')

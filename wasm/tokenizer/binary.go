@@ -25,6 +25,13 @@ import (
 //	  8 normalized, 16 single_word), content length, content
 const binaryMagic = "medqa-bpe 1\n"
 
+// Bounds on what a tokenizer.bin may make ParseBinary allocate beyond its own size: one
+// derived token, and all tokens' bytes together (Qwen2.5's take about 1 MB).
+const (
+	maxDerivedBytes = 1 << 16
+	maxArenaBytes   = 1 << 28
+)
+
 const (
 	flagNFC = 1 << iota
 	flagIgnoreMerges
@@ -269,6 +276,11 @@ func ParseBinary(data, configJSON []byte) (*Tokenizer, error) {
 			}
 			madeBy[m.result] = m.rank
 			size[m.result] = size[l] + size[rt]
+			// Each merge may double a token, so 40 merges in a 150-byte file could ask for
+			// a terabyte: bound every derived token (real ones are tens of bytes).
+			if size[m.result] > maxDerivedBytes {
+				return nil, fmt.Errorf("tokenizer.bin: merge %d derives token %d of %d bytes (limit %d)", m.rank, m.result, size[m.result], maxDerivedBytes)
+			}
 		}
 		t.merges.add(m.left, m.right, m.rank, m.result)
 	}
@@ -279,6 +291,9 @@ func ParseBinary(data, configJSON []byte) (*Tokenizer, error) {
 		}
 		if kind[id] == 1 && t.added[id] == nil {
 			return nil, fmt.Errorf("tokenizer.bin: token %d is marked added but not listed", id)
+		}
+		if int(t.tokOff[id])+size[id] > maxArenaBytes {
+			return nil, fmt.Errorf("tokenizer.bin: token bytes exceed %d in all", maxArenaBytes)
 		}
 		t.tokOff[id+1] = t.tokOff[id] + uint32(size[id])
 	}

@@ -2,9 +2,11 @@ package tokenizer
 
 import (
 	"bytes"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"medqa/files/testkit"
@@ -72,5 +74,40 @@ func TestParseBinaryRejectsDamage(t *testing.T) {
 		if _, err := ParseBinary(data, nil); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+// Issue 16: a tiny file whose merges each double a token asked for terabytes. Byte 'a',
+// then tokens 1..60, token k merging k-1 with itself (2^k bytes).
+func TestParseBinaryBoundsDerivedSizes(t *testing.T) {
+	const k = 60
+	b := []byte(binaryMagic)
+	put := func(v uint64) { b = binary.AppendUvarint(b, v) }
+	put(0) // flags
+	put(0)
+	put(0)
+	put(0)     // no EOS, PAD, BOS
+	put(k + 1) // tokens
+	put(k)     // merges
+	for i := range k {
+		put(uint64(i))
+		put(uint64(i))
+		delta := int64(0) // results are stored as previous result + 1 + delta
+		if i == 0 {
+			delta = 1 // the first result is token 1: -1 + 1 + 1
+		}
+		b = binary.AppendVarint(b, delta)
+	}
+	put(3)
+	b = append(b, 'a') // token 0: the literal "a"
+	for range k {
+		put(0) // derived
+	}
+	put(0) // no added tokens
+	if len(b) > 300 {
+		t.Fatalf("the crafted file is %d bytes", len(b))
+	}
+	if _, err := ParseBinary(b, nil); err == nil || !strings.Contains(err.Error(), "limit") {
+		t.Fatalf("ParseBinary: %v, want a size-limit error", err)
 	}
 }

@@ -24,5 +24,11 @@ function forwardWebSocket(req, url, env) {
   const headers = new Headers(req.headers);
   // Same-origin pages talk to the worker's host; the backend checks Origin against its own.
   if (headers.get("Origin") === url.origin) headers.set("Origin", backend.origin);
+  // The visitor, as the Go front forwards it (front.forwardClient): a backend that lists
+  // Cloudflare in --trusted-proxies rate-limits and logs by this address.
+  const ip = req.headers.get("CF-Connecting-IP");
+  if (ip) headers.set("X-Forwarded-For", ip);
+  else headers.delete("X-Forwarded-For");
+  headers.set("X-Forwarded-Proto", url.protocol.replace(":", ""));
   return fetch(target, { method: "GET", headers });
 }

@@ -5,6 +5,7 @@
 package faketrainer
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -24,6 +25,17 @@ const StepEnv = "MEDQA_FAKE_STEP"
 
 // FailEnv makes training fail at this step (exit status 1 after an error event).
 const FailEnv = "MEDQA_FAKE_FAIL_AT"
+
+// LongLineEnv makes training print one non-event line of this many bytes after step 1.
+const LongLineEnv = "MEDQA_FAKE_LONG_LINE"
+
+// HangAtEnv makes training hang at this step: it prints nothing more and ignores SIGINT (a
+// stuck trainer; only SIGKILL ends it).
+const HangAtEnv = "MEDQA_FAKE_HANG_AT"
+
+// ProgressEnv makes training write a progress line to stderr at this interval (a Go
+// duration), as evaluation does between its stdout events.
+const ProgressEnv = "MEDQA_FAKE_PROGRESS"
 
 // Main runs the fake trainer on os.Args[1:] and returns the exit status.
 func Main() int {
@@ -103,6 +115,15 @@ func train(out string, steps, saveEvery int, resume bool) int {
 		stepTime = d
 	}
 	failAt, _ := strconv.Atoi(os.Getenv(FailEnv))
+	hangAt, _ := strconv.Atoi(os.Getenv(HangAtEnv))
+	longLine, _ := strconv.Atoi(os.Getenv(LongLineEnv))
+	if every, err := time.ParseDuration(os.Getenv(ProgressEnv)); err == nil {
+		go func() {
+			for range time.Tick(every) {
+				fmt.Fprintln(os.Stderr, "fake: working")
+			}
+		}()
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	first := 1
@@ -123,6 +144,13 @@ func train(out string, steps, saveEvery int, resume bool) int {
 			checkpoint(out, step-1)
 			return 0
 		case <-time.After(stepTime):
+		}
+		if step == hangAt {
+			signal.Ignore(syscall.SIGINT, syscall.SIGTERM)
+			select {}
+		}
+		if step == 2 && longLine > 0 {
+			os.Stdout.Write(append(bytes.Repeat([]byte("x"), longLine), '\n'))
 		}
 		if step == failAt {
 			emit(map[string]any{"type": "error", "message": fmt.Sprintf("fake failure at step %d", step)})

@@ -20,7 +20,7 @@ func Front(base *url.URL, rt http.RoundTripper) http.Handler {
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(base)
-			r.SetXForwarded()
+			forwardClient(r)
 			sameOrigin(r, base)
 		},
 		Transport:     rt,
@@ -41,11 +41,28 @@ func sameOrigin(r *httputil.ProxyRequest, base *url.URL) {
 	if origin == "" {
 		return
 	}
-	scheme := "https"
-	if r.In.TLS == nil && r.In.URL.Scheme != "https" && r.In.Header.Get("X-Forwarded-Proto") != "https" {
-		scheme = "http"
-	}
-	if origin == scheme+"://"+r.In.Host {
+	if origin == scheme(r.In)+"://"+r.In.Host {
 		r.Out.Header.Set("Origin", base.Scheme+"://"+base.Host)
 	}
+}
+
+// scheme is how the visitor reached the worker.
+func scheme(in *http.Request) string {
+	if in.TLS == nil && in.URL.Scheme != "https" && in.Header.Get("X-Forwarded-Proto") != "https" {
+		return "http"
+	}
+	return "https"
+}
+
+// forwardClient tells the backend who the visitor is, in the form it believes from a proxy in
+// --trusted-proxies: X-Forwarded-For is the visitor's address alone (Cloudflare's
+// CF-Connecting-IP, which the edge sets and visitors cannot; else the peer), so nothing a
+// visitor sent in X-Forwarded-For reaches the backend; X-Forwarded-Proto is the visitor's
+// scheme, for Secure cookies.
+func forwardClient(r *httputil.ProxyRequest) {
+	r.SetXForwarded()
+	if ip := r.In.Header.Get("CF-Connecting-IP"); ip != "" {
+		r.Out.Header.Set("X-Forwarded-For", ip)
+	}
+	r.Out.Header.Set("X-Forwarded-Proto", scheme(r.In))
 }

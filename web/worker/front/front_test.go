@@ -28,8 +28,10 @@ func TestFront(t *testing.T) {
 	be.HandleFunc("GET /api/runs/{id}", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":"no such run"}`, http.StatusNotFound)
 	})
+	var sawXFF, sawProto string
 	be.HandleFunc("POST /api/runs/7/cancel", func(w http.ResponseWriter, r *http.Request) {
 		sawOrigin = r.Header.Get("Origin")
+		sawXFF, sawProto = r.Header.Get("X-Forwarded-For"), r.Header.Get("X-Forwarded-Proto")
 		w.WriteHeader(http.StatusAccepted)
 	})
 	backend := httptest.NewServer(be)
@@ -61,6 +63,15 @@ func TestFront(t *testing.T) {
 	}
 	if w := do("POST", "/api/runs/7/cancel", "medqa_session=ok", "http://medqa.example"); w.Code != http.StatusAccepted || sawOrigin != backend.URL {
 		t.Errorf("same-origin POST = %d, backend saw Origin %q, want %q", w.Code, sawOrigin, backend.URL)
+	}
+	// The visitor's address as the backend trusts it from a proxy: Cloudflare's, never what
+	// the visitor put in X-Forwarded-For.
+	r := httptest.NewRequest("POST", "https://medqa.example/api/runs/7/cancel", nil)
+	r.Header.Set("CF-Connecting-IP", "203.0.113.9")
+	r.Header.Set("X-Forwarded-For", "1.1.1.1")
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if sawXFF != "203.0.113.9" || sawProto != "https" {
+		t.Errorf("backend saw X-Forwarded-For %q, X-Forwarded-Proto %q; want 203.0.113.9, https", sawXFF, sawProto)
 	}
 	if do("POST", "/api/runs/7/cancel", "medqa_session=ok", "https://evil.example"); sawOrigin != "https://evil.example" {
 		t.Errorf("a foreign Origin must reach the backend unchanged, saw %q", sawOrigin)
