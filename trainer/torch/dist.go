@@ -28,11 +28,16 @@ func DistBackends() ([]string, error) {
 // TCPStore at addr:port, the others connect to it, then backend ("gloo" or "nccl") connects them all.
 // It fails after timeout if a rank does not show up, and every later collective fails after timeout
 // too (a peer that died usually fails it at once: its sockets close). One group per process.
-func InitProcessGroup(backend, addr string, port, rank, world int, timeout time.Duration) error {
-	cb, ca := C.CString(backend), C.CString(addr)
+//
+// agentPrefix is "" when rank 0 is to host the store. Under torchrun's static rendezvous (environment
+// TORCHELASTIC_USE_AGENT_STORE=True) the launcher's agent hosts it at addr:port instead: then pass
+// "/worker/attempt_" + TORCHELASTIC_RESTART_COUNT, the prefix torch.distributed uses there.
+func InitProcessGroup(backend, addr string, port, rank, world int, agentPrefix string, timeout time.Duration) error {
+	cb, ca, cp := C.CString(backend), C.CString(addr), C.CString(agentPrefix)
 	defer C.free(unsafe.Pointer(cb))
 	defer C.free(unsafe.Pointer(ca))
-	if err := take(C.tt_dist_init(cb, ca, C.int(port), C.int(rank), C.int(world), C.int64_t(timeout.Milliseconds()))); err != nil {
+	defer C.free(unsafe.Pointer(cp))
+	if err := take(C.tt_dist_init(cb, ca, C.int(port), C.int(rank), C.int(world), cp, C.int64_t(timeout.Milliseconds()))); err != nil {
 		return fmt.Errorf("joining the %s process group at %s:%d as rank %d of %d: %w", backend, addr, port, rank, world, err)
 	}
 	return nil

@@ -37,7 +37,7 @@ func distWorker(part string) error {
 	rank, _ := strconv.Atoi(os.Getenv("RANK"))
 	world, _ := strconv.Atoi(os.Getenv("WORLD_SIZE"))
 	port, _ := strconv.Atoi(os.Getenv("MASTER_PORT"))
-	if err := torch.InitProcessGroup("gloo", "127.0.0.1", port, rank, world, 5*time.Second); err != nil {
+	if err := torch.InitProcessGroup("gloo", "127.0.0.1", port, rank, world, "", 5*time.Second); err != nil {
 		return err
 	}
 	defer torch.DestroyProcessGroup()

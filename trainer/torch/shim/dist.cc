@@ -15,6 +15,7 @@
 #include <vector>
 
 #if defined(USE_C10D_GLOO) || defined(USE_C10D_NCCL)
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/Types.hpp>
 #endif
@@ -103,7 +104,7 @@ extern "C" {
 
 tt_err tt_dist_backends(char** out) { DTRY(*out = dist_dup(compiled_backends())) }
 
-tt_err tt_dist_init(const char* backend, const char* addr, int port, int rank, int world, int64_t timeout_ms) {
+tt_err tt_dist_init(const char* backend, const char* addr, int port, int rank, int world, const char* agent_prefix, int64_t timeout_ms) {
   DTRY({
     if (g_dist) throw std::runtime_error("a process group already exists in this process");
     if (world < 1 || rank < 0 || rank >= world)
@@ -117,14 +118,19 @@ tt_err tt_dist_init(const char* backend, const char* addr, int port, int rank, i
                                "; build.sh compiles a backend where its headers exist, e.g. gloo needs libgloo-dev)");
 #if defined(USE_C10D_GLOO) || defined(USE_C10D_NCCL)
     auto timeout = std::chrono::milliseconds(timeout_ms);
+    // Rank 0 hosts the store, unless the launcher's agent already does (torchrun's static rendezvous
+    // sets TORCHELASTIC_USE_AGENT_STORE): then every rank is a client and works under agent_prefix,
+    // as torch.distributed's env:// rendezvous does.
+    bool agent = agent_prefix && *agent_prefix;
     c10d::TCPStoreOptions so;
     so.port = static_cast<std::uint16_t>(port);
-    so.isServer = rank == 0;  // rank 0 hosts the store, as torchrun's default rendezvous does
+    so.isServer = rank == 0 && !agent;
     so.numWorkers = static_cast<std::size_t>(world);
-    so.waitWorkers = true;
+    so.waitWorkers = !agent;
     so.timeout = timeout;
     auto d = std::make_unique<Dist>();
     d->store = c10::make_intrusive<c10d::TCPStore>(host, so);
+    if (agent) d->store = c10::make_intrusive<c10d::PrefixStore>(agent_prefix, d->store);
     d->rank = rank;
     d->world = world;
 #ifdef USE_C10D_GLOO
