@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -16,8 +18,12 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
+	"medqa/files"
 	"medqa/trainer/lora"
 	"medqa/trainer/safetensors"
+	"medqa/trainer/sft"
 	"medqa/trainer/torch"
 )
 
@@ -371,4 +377,69 @@ func childWithEnv(t *testing.T, parent int, kv string) int {
 	}
 	t.Fatalf("no child of %d with %s", parent, kv)
 	return 0
+}
+
+// The Kubernetes example (docs/k8s/pytorchjob.yaml) cannot run here; its command line must still be
+// one the trainer accepts, with a global batch that its replicas can share.
+func TestPyTorchJobManifest(t *testing.T) {
+	path := filepath.Join(files.RepoRoot(t), "docs", "k8s", "pytorchjob.yaml")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var job struct {
+		APIVersion string `yaml:"apiVersion"`
+		Kind       string `yaml:"kind"`
+		Spec       struct {
+			Replicas map[string]struct {
+				Replicas int `yaml:"replicas"`
+				Template struct {
+					Spec struct {
+						Containers []struct {
+							Name    string   `yaml:"name"`
+							Command []string `yaml:"command"`
+							Args    []string `yaml:"args"`
+						} `yaml:"containers"`
+					} `yaml:"spec"`
+				} `yaml:"template"`
+			} `yaml:"pytorchReplicaSpecs"`
+		} `yaml:"spec"`
+	}
+	if err := yaml.NewDecoder(bytes.NewReader(raw)).Decode(&job); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if job.APIVersion != "kubeflow.org/v1" || job.Kind != "PyTorchJob" {
+		t.Errorf("%s: %s %s, want kubeflow.org/v1 PyTorchJob", path, job.APIVersion, job.Kind)
+	}
+	if len(job.Spec.Replicas) != 2 || job.Spec.Replicas["Master"].Replicas != 1 || job.Spec.Replicas["Worker"].Replicas < 1 {
+		t.Fatalf("%s: want one Master and Workers, got %+v", path, job.Spec.Replicas)
+	}
+	world := job.Spec.Replicas["Master"].Replicas + job.Spec.Replicas["Worker"].Replicas
+	for role, spec := range job.Spec.Replicas {
+		cs := spec.Template.Spec.Containers
+		if len(cs) != 1 || cs[0].Name != "pytorch" {
+			t.Fatalf("%s: %s wants one container named pytorch (the operator's name), got %+v", path, role, cs)
+		}
+		c := cs[0]
+		if len(c.Command) != 1 || filepath.Base(c.Command[0]) != "trainer" || len(c.Args) == 0 || c.Args[0] != "train" {
+			t.Fatalf("%s: %s runs %q %q, want the trainer's train verb", path, role, c.Command, c.Args)
+		}
+		cfg := sft.Defaults()
+		var resume bool
+		var df distFlags
+		fl := trainFlags(&cfg, &resume, &df)
+		fl.SetOutput(io.Discard)
+		if err := fl.Parse(c.Args[1:]); err != nil || fl.NArg() > 0 {
+			t.Fatalf("%s: %s: trainer train does not accept %q: %v (left over %q)", path, role, c.Args[1:], err, fl.Args())
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("%s: %s: %v", path, role, err)
+		}
+		if df.nproc != 1 {
+			t.Errorf("%s: %s: --nproc-per-node %d: the operator starts the processes, one per pod", path, role, df.nproc)
+		}
+		if cfg.BatchSize%world != 0 {
+			t.Errorf("%s: --batch-size %d does not divide by the %d replicas", path, cfg.BatchSize, world)
+		}
+	}
 }
