@@ -178,9 +178,10 @@ func launchLocal(n int, args []string, grace time.Duration) error {
 		c.Env = append(c.Env, "RANK="+strconv.Itoa(r), "LOCAL_RANK="+strconv.Itoa(r), "WORLD_SIZE="+strconv.Itoa(n),
 			"LOCAL_WORLD_SIZE="+strconv.Itoa(n), "MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(port))
 		c.Stderr = os.Stderr
-		// Should this launcher be killed outright (SIGKILL cannot be passed on), the workers are
-		// told as if signalled: they stop together after the step and rank 0 saves a checkpoint.
-		c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+		// Own process group: a terminal's ^C reaches the launcher alone, which passes it on once (a
+		// worker takes a second signal as "stop at once"). Should the launcher be killed outright,
+		// the workers are told as if signalled: they stop together and rank 0 saves a checkpoint.
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 		if r == 0 {
 			c.Stdout = os.Stdout
 		} else {

@@ -443,3 +443,61 @@ func TestPyTorchJobManifest(t *testing.T) {
 		}
 	}
 }
+
+// TestDistTrainSignal interrupts a --nproc-per-node pair through its launcher: both ranks must stop
+// after the same step, rank 0 must save a checkpoint there and report "interrupted", and all exit 0.
+func TestDistTrainSignal(t *testing.T) {
+	needGloo(t)
+	bin := trainerBinary(t)
+	model, data := qwenVocabModel(t), distSplit(t)
+	out := filepath.Join(t.TempDir(), "run")
+	args := distArgs(model, data, out)
+	args[slices.Index(args, "--max-steps")+1] = "100000"
+	cmd := exec.Command(bin, append(args, "--nproc-per-node", "2")...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	var last map[string]any
+	sent := false
+	for sc.Scan() {
+		json.Unmarshal(sc.Bytes(), &last)
+		if last["type"] == "step" && !sent {
+			cmd.Process.Signal(syscall.SIGINT)
+			sent = true
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(2 * time.Minute):
+		cmd.Process.Kill()
+		t.Fatalf("no exit after SIGINT; stderr:\n%s", stderr.String())
+	}
+	if err != nil {
+		t.Fatalf("exit after SIGINT: %v; stderr:\n%s", err, stderr.String())
+	}
+	if last["type"] != "done" || last["status"] != "interrupted" {
+		t.Fatalf("rank 0's last event %v, want done/interrupted", last)
+	}
+	step := int(last["step"].(float64))
+	if _, err := os.Stat(filepath.Join(out, "checkpoints", "step-"+itoa(step), "trainer_state.json")); err != nil {
+		t.Errorf("no checkpoint at the interrupted step %d: %v", step, err)
+	}
+	var rank1 map[string]any
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		if ev, ok := strings.CutPrefix(line, "rank 1: "); ok && strings.Contains(ev, `"type":"done"`) {
+			json.Unmarshal([]byte(ev), &rank1)
+		}
+	}
+	if rank1["status"] != "interrupted" || rank1["step"] != last["step"] {
+		t.Errorf("rank 1 ended with %v, want done/interrupted at step %d too; stderr:\n%s", rank1, step, stderr.String())
+	}
+}
