@@ -25,18 +25,21 @@ import (
 
 // distFlags are the train verb's flags about the process group.
 type distFlags struct {
-	backend string
-	timeout time.Duration
-	nproc   int
+	backend  string
+	timeout  time.Duration
+	nproc    int
+	bucketMB float64
 }
 
 func (d *distFlags) bind(fl interface {
 	StringVar(*string, string, string, string)
 	DurationVar(*time.Duration, string, time.Duration, string)
 	IntVar(*int, string, int, string)
+	Float64Var(*float64, string, float64, string)
 }) {
 	fl.StringVar(&d.backend, "dist-backend", "auto", "process group backend when WORLD_SIZE > 1: auto (nccl on CUDA, gloo on CPU), gloo or nccl")
 	fl.DurationVar(&d.timeout, "dist-timeout", 10*time.Minute, "a rendezvous or collective that waits longer fails the run (a hung or unreachable rank)")
+	fl.Float64Var(&d.bucketMB, "dist-bucket-mb", 64, "--full: MiB of float32 gradients per allreduce (LoRA's adapters always go in one)")
 	fl.IntVar(&d.nproc, "nproc-per-node", 1, "with N > 1, start N local worker processes (as `torchrun --nproc_per_node N` would) and wait for them")
 }
 
@@ -125,6 +128,10 @@ func joinGroup(env distEnv, df distFlags, cfg sft.Config) (sft.Dist, func(), err
 	if df.timeout <= 0 {
 		return d, nil, fmt.Errorf("--dist-timeout %v: must be positive", df.timeout)
 	}
+	if !(df.bucketMB > 0) {
+		return d, nil, fmt.Errorf("--dist-bucket-mb %v: must be positive", df.bucketMB)
+	}
+	d.BucketNumel = max(1, int64(df.bucketMB*(1<<20)/4))
 	if err := torch.InitProcessGroup(backend, env.addr, env.port, env.rank, env.world, env.agentPrefix, df.timeout); err != nil {
 		return d, nil, err
 	}
