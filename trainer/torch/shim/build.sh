@@ -87,9 +87,8 @@ rpath=()
 [ -n "$lib" ] && rpath=(-L"$lib" -Wl,-rpath,"$lib")
 
 mkdir -p "$(dirname "$out")"
-tmp="$out.tmp.$$"
-obj="$out.dist.$$.o"
-trap 'rm -f "$tmp" "$obj"' EXIT
+tmpd=$(mktemp -d "$out.build.XXXXXX")
+trap 'rm -rf "$tmpd"' EXIT
 echo "build.sh: $(basename "$out") against libtorch ${ver:-?} in ${lib:-system libraries} ($cxx, -std=$std, cxx11 ABI $abi)" >&2
 # -fvisibility=hidden exports the API alone; -Bsymbolic binds the shim's own calls to itself, never to the
 # same-named wrappers in the Go binary that loads it.
@@ -108,25 +107,35 @@ if [ -e "$libdir/libtorch_cuda.so" ]; then
 fi
 cuda_incs=()
 for d in /usr/local/cuda/include "$(dirname "$inc")"/../nvidia/*/include; do [ -d "$d" ] && cuda_incs+=(-I"$d"); done
-try_dist() { # try_dist NAME FLAGS...: compiles dist.cc into $obj with FLAGS, quietly
+try_dist() { # try_dist NAME FLAGS...: compiles dist.cc into dist.o with FLAGS; prints NAME if it compiled
 	local name=$1; shift
-	"$cxx" "${flags[@]}" "$@" -c "$here/dist.cc" -o "$obj" 2>"$obj.log" && { rm -f "$obj.log"; echo "$name"; return 0; }
-	return 1
+	"$cxx" "${flags[@]}" "$@" -c "$here/dist.cc" -o "$tmpd/dist.o" 2>"$tmpd/dist.log" && echo "$name"
 }
-backends=""
-if [ -n "$nccl_inc" ] && [ $gloo = 1 ] && backends=$(try_dist "gloo nccl" -DUSE_C10D_GLOO -DUSE_C10D_NCCL -I"$nccl_inc" "${cuda_incs[@]}"); then :
-elif [ -n "$nccl_inc" ] && backends=$(try_dist "nccl" -DUSE_C10D_NCCL -I"$nccl_inc" "${cuda_incs[@]}"); then :
-elif [ $gloo = 1 ] && backends=$(try_dist "gloo" -DUSE_C10D_GLOO); then :
-else
-	[ -e "$obj.log" ] && sed 's/^/build.sh: (dist.cc) /' "$obj.log" | head -5 >&2
-	"$cxx" "${flags[@]}" -c "$here/dist.cc" -o "$obj"
-	backends=""
-fi
-rm -f "$obj.log"
+build_dist() { # the richest dist.o that compiles; prints its backends
+	if [ -n "$nccl_inc" ] && [ $gloo = 1 ] && try_dist "gloo nccl" -DUSE_C10D_GLOO -DUSE_C10D_NCCL -I"$nccl_inc" "${cuda_incs[@]}"; then return; fi
+	if [ -n "$nccl_inc" ] && try_dist "nccl" -DUSE_C10D_NCCL -I"$nccl_inc" "${cuda_incs[@]}"; then return; fi
+	if [ $gloo = 1 ] && try_dist "gloo" -DUSE_C10D_GLOO; then return; fi
+	[ -s "$tmpd/dist.log" ] && sed 's/^/build.sh: (dist.cc, left without backends) /' "$tmpd/dist.log" | head -5 >&2
+	"$cxx" "${flags[@]}" -c "$here/dist.cc" -o "$tmpd/dist.o" || return 1
+	echo ""
+}
+# The sources compile in parallel (dist.cc's c10d headers are the slowest), then link.
+pids=() objs=()
+for f in "$here"/*.cc; do
+	[ "$(basename "$f")" = dist.cc ] && continue
+	o="$tmpd/$(basename "$f" .cc).o"
+	objs+=("$o")
+	"$cxx" "${flags[@]}" -c "$f" -o "$o" &
+	pids+=($!)
+done
+build_dist >"$tmpd/backends" &
+pids+=($!)
+failed=0
+for p in "${pids[@]}"; do wait "$p" || failed=1; done
+[ $failed = 0 ] || die "compiling the shim failed (messages above)"
+backends=$(cat "$tmpd/backends")
 echo "build.sh: distributed backends (c10d): ${backends:-none (install libgloo-dev for Gloo; NCCL needs a CUDA libtorch and nccl.h)}" >&2
-others=()
-for f in "$here"/*.cc; do [ "$(basename "$f")" = dist.cc ] || others+=("$f"); done
-"$cxx" "${flags[@]}" -shared "${others[@]}" "$obj" -o "$tmp" "${rpath[@]}" -Wl,-Bsymbolic "${links[@]}"
-mv -f "$tmp" "$out"
-rm -f "$obj"
+"$cxx" "${flags[@]}" -shared "${objs[@]}" "$tmpd/dist.o" -o "$tmpd/lib.so" "${rpath[@]}" -Wl,-Bsymbolic "${links[@]}"
+mv -f "$tmpd/lib.so" "$out"
+rm -rf "$tmpd"
 trap - EXIT

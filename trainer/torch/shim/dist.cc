@@ -84,7 +84,9 @@ const char* compiled_backends() {
 #endif
 }
 
+#ifdef USE_C10D_GLOO
 bool is_loopback(const std::string& a) { return a == "localhost" || a.rfind("127.", 0) == 0 || a == "::1"; }
+#endif
 
 }  // namespace
 
