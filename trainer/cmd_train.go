@@ -105,20 +105,19 @@ func runTrain(args []string) (err error) {
 		return fmt.Errorf("--nproc-per-node %d: must be at least 1", df.nproc)
 	case df.nproc > 1:
 		if cfg.BatchSize%df.nproc != 0 { // before starting anyone
-			return fmt.Errorf("--batch-size %d: the global batch must divide by the %d processes (each takes an equal share)", cfg.BatchSize, df.nproc)
+			err = fmt.Errorf("--batch-size %d: the global batch must divide by the %d processes (each takes an equal share)", cfg.BatchSize, df.nproc)
+		} else {
+			err = launchLocal(df.nproc, withoutFlag(args, "nproc-per-node"), df.timeout+30*time.Second)
 		}
-		return launchLocal(df.nproc, withoutFlag(args, "nproc-per-node"), df.timeout+30*time.Second)
+		if err != nil { // last on stdout, after rank 0's own error event: the one that names the rank
+			errorEvent(os.Stdout, err)
+		}
+		return err
 	}
 	// Ranks other than 0 report on stderr, each line prefixed with the rank.
 	stdout := io.Writer(os.Stdout)
 	if env.rank > 0 {
 		stdout = rankWriter{os.Stderr, env.rank}
-	}
-	if env.world > 1 && cfg.Threads == 0 {
-		// torchrun sets OMP_NUM_THREADS (1 by default) so that workers share the cores.
-		if n, err := strconv.Atoi(os.Getenv("OMP_NUM_THREADS")); err == nil && n > 0 {
-			cfg.Threads = n
-		}
 	}
 	if resume {
 		has, err := sft.HasCheckpoint(cfg.Out)
@@ -131,11 +130,16 @@ func runTrain(args []string) (err error) {
 			return err
 		}
 	}
+	if env.world > 1 && cfg.Threads == 0 {
+		// torchrun sets OMP_NUM_THREADS (1 by default) so that workers share the cores.
+		if n, err := strconv.Atoi(os.Getenv("OMP_NUM_THREADS")); err == nil && n > 0 {
+			cfg.Threads = n
+		}
+	}
 	ran := false
 	defer func() {
 		if err != nil && !ran { // the admin page learns about failures before the run started too
-			line, _ := json.Marshal(runspec.Event{Type: runspec.EventError, Error: err.Error()})
-			fmt.Fprintln(stdout, string(line))
+			errorEvent(stdout, err)
 		}
 	}()
 	if err := cfg.Validate(); err != nil {
@@ -185,6 +189,12 @@ func runTrain(args []string) (err error) {
 		fmt.Fprintf(os.Stderr, "trainer train: interrupted at step %d; checkpoint saved, continue with --resume --out %s\n", res.Steps, cfg.Out)
 	}
 	return nil
+}
+
+// errorEvent writes err as an error event line.
+func errorEvent(w io.Writer, err error) {
+	line, _ := json.Marshal(runspec.Event{Type: runspec.EventError, Error: err.Error()})
+	fmt.Fprintln(w, string(line))
 }
 
 // resumeConfig takes the run's settings from its latest checkpoint; flags

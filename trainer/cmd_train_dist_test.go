@@ -351,8 +351,10 @@ func TestDistTrainRankDies(t *testing.T) {
 	}
 	sc := bufio.NewScanner(stdout)
 	var last map[string]any
+	var stdoutText strings.Builder
 	killed := time.Time{}
 	for sc.Scan() {
+		stdoutText.WriteString(sc.Text() + "\n")
 		json.Unmarshal(sc.Bytes(), &last)
 		if last["type"] == "step" && killed.IsZero() {
 			pid := childWithEnv(t, cmd.Process.Pid, "RANK=1")
@@ -377,10 +379,14 @@ func TestDistTrainRankDies(t *testing.T) {
 	if !strings.Contains(stderr.String(), "rank 1 of 2 (pid ") || !strings.Contains(stderr.String(), "killed by signal killed") {
 		t.Errorf("the launcher's error does not name the killed rank:\n%s", stderr.String())
 	}
-	if last["type"] != "error" || !strings.Contains(fmt.Sprint(last["error"]), "another rank died") {
-		t.Errorf("rank 0's last event %v, want an error saying another rank died", last)
+	// On stdout: rank 0's error event, then the launcher's, which names the rank.
+	if last["type"] != "error" || !strings.Contains(fmt.Sprint(last["error"]), "rank 1 of 2 (pid ") {
+		t.Errorf("the last event %v, want the launcher's error naming rank 1", last)
 	}
-	t.Logf("rank 0: %v\nlauncher: %s", last["error"], strings.TrimSpace(stderr.String()[strings.LastIndex(strings.TrimSpace(stderr.String()), "\n")+1:]))
+	if !strings.Contains(stdoutText.String(), "another rank died") {
+		t.Errorf("no error event from rank 0 saying another rank died:\n%s", stdoutText.String())
+	}
+	t.Logf("last event: %v\nlauncher: %s", last["error"], strings.TrimSpace(stderr.String()[strings.LastIndex(strings.TrimSpace(stderr.String()), "\n")+1:]))
 	if s := time.Since(killed); s > time.Minute {
 		t.Errorf("the run failed %v after the kill", s)
 	}
@@ -577,9 +583,13 @@ func TestWithoutFlag(t *testing.T) {
 
 // A global batch that the processes cannot share equally is refused before any worker starts.
 func TestNprocBatchMustDivide(t *testing.T) {
-	_, err := runVerbQuiet(t, runTrain, "--model", t.TempDir(), "--data", t.TempDir(), "--out", filepath.Join(t.TempDir(), "r"),
+	stdout, err := runVerbQuiet(t, runTrain, "--model", t.TempDir(), "--data", t.TempDir(), "--out", filepath.Join(t.TempDir(), "r"),
 		"--batch-size", "4", "--nproc-per-node", "3")
-	if err == nil || !strings.Contains(err.Error(), "--batch-size 4: the global batch must divide by the 3 processes") {
+	const want = "--batch-size 4: the global batch must divide by the 3 processes"
+	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("batch 4 over 3 processes: %v", err)
+	}
+	if !strings.Contains(stdout, `{"type":"error",`) || !strings.Contains(stdout, want) {
+		t.Errorf("no error event on stdout: %q", stdout)
 	}
 }
