@@ -139,7 +139,8 @@ func (c *Config) Normalize() error {
 			bad(f.Name, "%s", why)
 		}
 	}
-	if c.Processes > 0 && c.BatchSize > 0 && c.BatchSize%c.Processes != 0 {
+	// Checked only once both are within their limits, so that a bad value is reported once.
+	if p := mustField("processes"); p.Check(float64(c.Processes)) == "" && c.BatchSize > 0 && c.BatchSize%c.Processes != 0 {
 		bad("processes", "the batch size %d (the global batch) must divide by the %d processes", c.BatchSize, c.Processes)
 	}
 	if len(c.TargetModules) == 0 {
