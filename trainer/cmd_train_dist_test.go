@@ -162,12 +162,14 @@ func readRun(t *testing.T, out string) runRecord {
 
 func relDiff(a, b float64) float64 { return math.Abs(a-b) / math.Max(math.Abs(a), 1e-12) }
 
-// sameRun compares a data-parallel run with the lone one: events of the same types, per-step
-// losses and validation losses within 1e-4 (relative), and adapters within 1e-4 (relative L2).
+// sameRun compares a data-parallel run with the lone one: events of the same types (unless the run
+// was resumed), per-step losses and validation losses within 1e-4 (relative), and adapters within
+// 1e-4 (relative L2).
 func sameRun(t *testing.T, want, got string) {
 	t.Helper()
 	w, g := readRun(t, want), readRun(t, got)
-	if !slices.Equal(w.types, g.types) {
+	resumed := slices.ContainsFunc(g.events, func(ev map[string]any) bool { return ev["resumed"] == true })
+	if !resumed && !slices.Equal(w.types, g.types) {
 		t.Errorf("event types %v, the lone run's %v", g.types, w.types)
 	}
 	if len(w.losses) != 5 || len(g.losses) != 5 {
@@ -278,6 +280,37 @@ func TestDistTrainMatchesOneProcess(t *testing.T) {
 		if err == nil || !strings.Contains(stderr, "was trained by 2 processes and this is one of 1; resume it with 2") {
 			t.Errorf("a lone resume of a 2-process run: %v\n%s", err, stderr)
 		}
+	})
+
+	// Interrupted after a step or two and resumed with the same world size, the run still computes
+	// the lone run's losses and adapter.
+	t.Run("interrupt-resume", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "run")
+		cmd := exec.Command(bin, append(distArgs(model, data, out), "--nproc-per-node", "2")...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(stdout)
+		var last map[string]any
+		for sc.Scan() {
+			json.Unmarshal(sc.Bytes(), &last)
+			if last["type"] == "step" && last["step"] == 1.0 {
+				cmd.Process.Signal(syscall.SIGINT)
+			}
+		}
+		if err := cmd.Wait(); err != nil || last["status"] != "interrupted" {
+			t.Fatalf("interrupting the pair: %v, last event %v\n%s", err, last, stderr.String())
+		}
+		if _, stderr, err := runCmd(t, 5*time.Minute, nil, bin, "train", "--out", out, "--resume", "--nproc-per-node", "2"); err != nil {
+			t.Fatalf("resuming the pair: %v\n%s", err, stderr)
+		}
+		sameRun(t, lone, out)
 	})
 
 	// Full training sums its gradients in buckets: 1 MiB ones cut this model's (a 19 MiB embedding,
