@@ -8,7 +8,8 @@ GO ?= go
 export OMP_WAIT_POLICY ?= passive
 
 # Debian packages. libopenblas0 matters: without it Debian's libtorch runs on the reference BLAS (~35x slower).
-APT_RUN  := libtorch-dev libopenblas0
+# libgloo-dev: the Gloo headers, without which the shim has no CPU backend for distributed training.
+APT_RUN  := libtorch-dev libopenblas0 libgloo-dev
 APT_TEST := $(APT_RUN) chromium nodejs python3-torch
 APT_BENCH := $(APT_RUN) python3-torch python3-nltk nodejs chromium curl
 

@@ -16,7 +16,10 @@ require (
 	modernc.org/sqlite v1.62.0
 )
 
-require github.com/gpustack/gguf-parser-go v0.28.1
+require (
+	github.com/gpustack/gguf-parser-go v0.28.1
+	gopkg.in/yaml.v3 v3.0.1
+)
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect

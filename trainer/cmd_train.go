@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"medqa/trainer/data"
 	"medqa/trainer/runspec"
@@ -23,7 +26,7 @@ func init() {
 }
 
 // trainFlags binds the train verb's flags to a Config holding the defaults.
-func trainFlags(c *sft.Config, resume *bool) *flag.FlagSet {
+func trainFlags(c *sft.Config, resume *bool, df *distFlags) *flag.FlagSet {
 	fl := flag.NewFlagSet("train", flag.ContinueOnError)
 	fl.StringVar(&c.Model, "model", c.Model, "base model directory (Hugging Face layout)")
 	fl.StringVar(&c.InitConfig, "init-config", c.InitConfig, "config.json of a model to train from random weights (with --full, instead of --model)")
@@ -65,6 +68,7 @@ func trainFlags(c *sft.Config, resume *bool) *flag.FlagSet {
 	fl.IntVar(&c.Threads, "threads", c.Threads, "libtorch threads (0: all cores)")
 	fl.IntVar(&c.LogEvery, "log-every", c.LogEvery, "emit a step event every N steps")
 	fl.BoolVar(resume, "resume", false, "continue the run in --out from its latest checkpoint")
+	df.bind(fl)
 	fl.Usage = func() {
 		fmt.Fprint(fl.Output(), `usage: trainer train --model DIR --data SPLITDIR --out RUNDIR [flags]
        trainer train --full --init-config CONFIG.json --data SPLITDIR --out RUNDIR [flags]
@@ -72,6 +76,8 @@ func trainFlags(c *sft.Config, resume *bool) *flag.FlagSet {
 Events go to stdout and RUNDIR/events.jsonl as JSON lines (types start, step,
 eval, checkpoint, done, error); a progress line goes to stderr on a terminal.
 SIGINT/SIGTERM save a checkpoint; --resume with the same --out continues.
+With WORLD_SIZE > 1 (torchrun) or --nproc-per-node N it trains data-parallel:
+--batch-size stays the global batch (docs/distributed.md).
 
 `)
 		fl.PrintDefaults()
@@ -82,12 +88,36 @@ SIGINT/SIGTERM save a checkpoint; --resume with the same --out continues.
 func runTrain(args []string) (err error) {
 	cfg := sft.Defaults()
 	var resume bool
-	fl := trainFlags(&cfg, &resume)
+	var df distFlags
+	fl := trainFlags(&cfg, &resume, &df)
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
 	if fl.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fl.Args())
+	}
+	env, err := readDistEnv()
+	if err != nil {
+		return err
+	}
+	switch {
+	case df.nproc < 1:
+		return fmt.Errorf("--nproc-per-node %d: must be at least 1", df.nproc)
+	case df.nproc > 1:
+		if cfg.BatchSize%df.nproc != 0 { // before starting anyone
+			err = fmt.Errorf("--batch-size %d: the global batch must divide by the %d processes (each takes an equal share)", cfg.BatchSize, df.nproc)
+		} else {
+			err = launchLocal(df.nproc, withoutFlag(args, "nproc-per-node"), df.timeout+30*time.Second)
+		}
+		if err != nil { // last on stdout, after rank 0's own error event: the one that names the rank
+			errorEvent(os.Stdout, err)
+		}
+		return err
+	}
+	// Ranks other than 0 report on stderr, each line prefixed with the rank.
+	stdout := io.Writer(os.Stdout)
+	if env.rank > 0 {
+		stdout = rankWriter{os.Stderr, env.rank}
 	}
 	if resume {
 		has, err := sft.HasCheckpoint(cfg.Out)
@@ -100,11 +130,16 @@ func runTrain(args []string) (err error) {
 			return err
 		}
 	}
+	if env.world > 1 && cfg.Threads == 0 {
+		// torchrun sets OMP_NUM_THREADS (1 by default) so that workers share the cores.
+		if n, err := strconv.Atoi(os.Getenv("OMP_NUM_THREADS")); err == nil && n > 0 {
+			cfg.Threads = n
+		}
+	}
 	ran := false
 	defer func() {
 		if err != nil && !ran { // the admin page learns about failures before the run started too
-			line, _ := json.Marshal(runspec.Event{Type: runspec.EventError, Error: err.Error()})
-			fmt.Println(string(line))
+			errorEvent(stdout, err)
 		}
 	}()
 	if err := cfg.Validate(); err != nil {
@@ -134,9 +169,16 @@ func runTrain(args []string) (err error) {
 		<-ctx.Done()
 		stop() // a second signal ends the process at once
 	}()
-	opts := sft.Options{Resume: resume, Events: os.Stdout, TokenizerDir: tokDir, Version: codeVersion()}
-	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+	opts := sft.Options{Resume: resume, Events: stdout, TokenizerDir: tokDir, Version: codeVersion()}
+	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 && env.rank == 0 {
 		opts.Progress = os.Stderr
+	}
+	if env.world > 1 {
+		var leave func()
+		if opts.Dist, leave, err = joinGroup(env, df, cfg); err != nil {
+			return err
+		}
+		defer leave()
 	}
 	ran = true // from here on, Run reports its own errors as events
 	res, err := sft.Run(ctx, cfg, ds, opts)
@@ -147,6 +189,12 @@ func runTrain(args []string) (err error) {
 		fmt.Fprintf(os.Stderr, "trainer train: interrupted at step %d; checkpoint saved, continue with --resume --out %s\n", res.Steps, cfg.Out)
 	}
 	return nil
+}
+
+// errorEvent writes err as an error event line.
+func errorEvent(w io.Writer, err error) {
+	line, _ := json.Marshal(runspec.Event{Type: runspec.EventError, Error: err.Error()})
+	fmt.Fprintln(w, string(line))
 }
 
 // resumeConfig takes the run's settings from its latest checkpoint; flags

@@ -13,7 +13,8 @@ import (
 func TestTrainFlagDefaultsAreTheTables(t *testing.T) {
 	cfg := sft.Defaults()
 	var resume bool
-	fl := trainFlags(&cfg, &resume)
+	var df distFlags
+	fl := trainFlags(&cfg, &resume, &df)
 	for _, f := range runspec.Fields {
 		flag := fl.Lookup(f.Flag)
 		if flag == nil {

@@ -32,6 +32,7 @@ type Config struct {
 	EvalEvery     *int     `json:"eval_every,omitempty"` // nil: the trainer's default
 	SaveEvery     *int     `json:"save_every,omitempty"` // nil: the trainer's default
 	Seed          *int64   `json:"seed"`
+	Processes     int      `json:"processes"` // data-parallel trainer processes (trainer's --nproc-per-node)
 	// Pipeline lists the stages after training, in order: any of "evaluate", "merge",
 	// "quantize" (quantize needs merge). Default: all three (none for a full run).
 	Pipeline     []string `json:"pipeline"`
@@ -93,6 +94,7 @@ func (c *Config) numbers() map[string]number {
 		"lora_alpha": plain(&c.LoRAAlpha), "lora_dropout": optional(&c.LoRADropout), "lr": plain(&c.LR),
 		"batch_size": plain(&c.BatchSize), "grad_accum": plain(&c.GradAccum), "max_length": plain(&c.MaxLength),
 		"eval_every": optional(&c.EvalEvery), "save_every": optional(&c.SaveEvery), "seed": optional(&c.Seed),
+		"processes": plain(&c.Processes),
 	}
 }
 
@@ -137,6 +139,10 @@ func (c *Config) Normalize() error {
 		if why := f.Check(v); why != "" {
 			bad(f.Name, "%s", why)
 		}
+	}
+	// Checked only once both are within their limits, so that a bad value is reported once.
+	if p := mustField("processes"); p.Check(float64(c.Processes)) == "" && c.BatchSize > 0 && c.BatchSize%c.Processes != 0 {
+		bad("processes", "the batch size %d (the global batch) must divide by the %d processes", c.BatchSize, c.Processes)
 	}
 	if len(c.TargetModules) == 0 {
 		c.TargetModules = strings.Split(mustField("target_modules").Default, ",")
@@ -272,6 +278,9 @@ func (c *Config) Args(stage, dir string, resume bool) []string {
 		}
 		if c.SaveEvery != nil {
 			arg("save_every", strconv.Itoa(*c.SaveEvery))
+		}
+		if c.Processes > 1 { // the trainer's default is 1: one process, as before the field existed
+			arg("processes", strconv.Itoa(c.Processes))
 		}
 		if resume {
 			a = append(a, "--resume")

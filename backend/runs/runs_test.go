@@ -103,6 +103,18 @@ func TestArgsFollowTrainerFlags(t *testing.T) {
 	if got := strings.Join(c.Args("quantize", "/r", false), " "); got != "quantize --model /r/merged --out /r/int8 --bits 8" {
 		t.Fatalf("quantize args: %s", got)
 	}
+	// Processes: 1 by default (nothing passed, the trainer's default); more go to --nproc-per-node.
+	if c.Processes != 1 {
+		t.Errorf("processes defaults to %d, want 1", c.Processes)
+	}
+	c.Processes = 2
+	if got := strings.Join(c.Args("train", "/r", false), " "); !strings.HasSuffix(got, " --target-modules all-linear --nproc-per-node 2") {
+		t.Errorf("train args with 2 processes: %s", got)
+	}
+	c.Processes = 3 // the batch size, 8, does not divide by 3
+	if err := c.Normalize(); err == nil || !strings.Contains(err.Error(), "processes: the batch size 8 (the global batch) must divide by the 3 processes") {
+		t.Errorf("3 processes for a batch of 8: %v", err)
+	}
 }
 
 func TestLifeCycleCancelResumeFinish(t *testing.T) {

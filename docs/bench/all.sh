@@ -27,6 +27,7 @@ benches=(
 	"lora-step|nice go test -run ^\$ -bench LoRAStep\$ -benchtime 1x ./trainer/sft"
 	"train-step|nice go test -run ^\$ -bench TrainStep -benchtime 3x ./trainer/defaultmodel"
 	"train-tiny|docs/bench/train_tiny.sh"
+	"dist|docs/bench/dist.sh"
 	"quant-go|go test -run ^\$ -bench . ./trainer/quant"
 	"gguf-go|go test -run ^\$ -bench . ./trainer/gguf"
 	"eval-default|docs/bench/eval_default.sh"

@@ -57,6 +57,8 @@ var Fields = []Field{
 	{Name: "save_every", Flag: "save-every", Label: "Checkpoint every (steps)", Kind: Int, Default: "100", Min: 10, Max: 1_000_000,
 		OrZero: true, Help: "0 saves only at the end; otherwise at least 10"},
 	{Name: "seed", Flag: "seed", Label: "Seed", Kind: Int, Default: "42", Min: 0, Max: 2147483647, Required: true},
+	{Name: "processes", Flag: "nproc-per-node", Label: "Processes", Kind: Int, Default: "1", Min: 1, Max: 8, Required: true,
+		Help: "data-parallel trainer processes on the server (one machine: 8 at most); the batch size is the global batch and must divide by it"},
 }
 
 // Lookup returns the field called name.

@@ -3,6 +3,7 @@ package sft
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -60,7 +61,7 @@ func BenchmarkLoRAStep(b *testing.B) {
 	r.optim = newOptimizer(r.trainable, c)
 	defer r.optim.Close()
 
-	r.step() // first step: allocator and OpenMP warm-up, as the peer's step 0
+	r.step(context.Background()) // first step: allocator and OpenMP warm-up, as the peer's step 0
 	// The fastest of two timed steps, for both sides: the machine is shared,
 	// and the minimum is the least disturbed measurement. CPU time (all
 	// threads) is reported beside wall time: it is much less sensitive to
@@ -70,7 +71,7 @@ func BenchmarkLoRAStep(b *testing.B) {
 	for range b.N {
 		for range 2 {
 			t0, c0 := time.Now(), cpuSeconds()
-			r.step()
+			r.step(context.Background())
 			ours, oursCPU = min(ours, time.Since(t0).Seconds()), min(oursCPU, cpuSeconds()-c0)
 		}
 	}
@@ -183,7 +184,7 @@ func BenchmarkLoRAStepCUDA(b *testing.B) {
 	if devName == "" || devName == "cpu" {
 		b.Skip("set MEDQA_DEVICE=cuda to run the GPU training step")
 	}
-	dev, err := resolveDevice(devName)
+	dev, err := ResolveDevice(devName, Dist{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -214,11 +215,11 @@ func BenchmarkLoRAStepCUDA(b *testing.B) {
 		trainable: loraTrainables(m, true), sched: schedule{kind: "constant", base: 2e-4, total: 1 << 30}, events: &emitter{}, started: time.Now()}
 	r.optim = newOptimizer(r.trainable, c)
 	defer r.optim.Close()
-	r.step()
+	r.step(context.Background())
 	b.ResetTimer()
 	t0 := time.Now()
 	for range b.N {
-		r.step()
+		r.step(context.Background())
 	}
 	_ = r.state.Loss // Item() in step synchronises with the device every micro-batch
 	secs := time.Since(t0).Seconds() / float64(b.N)

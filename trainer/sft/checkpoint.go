@@ -50,17 +50,19 @@ type trainerState struct {
 	// RNG: there is no generator state to save. Epoch e's order is drawn from
 	// PCG(seed, e), and libtorch's generator (adapter dropout) is reseeded with
 	// mix(seed, micro) before every micro-batch, so both follow from the position.
-	RNG         string            `json:"rng"`
-	OptSteps    map[string]int64  `json:"optimizer_steps"`
-	BestValLoss *float64          `json:"best_val_loss,omitempty"`
-	BestStep    int               `json:"best_step,omitempty"`
-	BadEvals    int               `json:"bad_evals"`
-	ElapsedS    float64           `json:"elapsed_s"`
-	Tokens      int64             `json:"tokens"`
-	EventsBytes int64             `json:"events_bytes"`
-	Weights     string            `json:"weights"` // "adapter" or "model"
-	Config      Config            `json:"config"`
-	Extra       map[string]string `json:"extra,omitempty"`
+	RNG         string           `json:"rng"`
+	OptSteps    map[string]int64 `json:"optimizer_steps"`
+	BestValLoss *float64         `json:"best_val_loss,omitempty"`
+	BestStep    int              `json:"best_step,omitempty"`
+	BadEvals    int              `json:"bad_evals"`
+	ElapsedS    float64          `json:"elapsed_s"`
+	Tokens      int64            `json:"tokens"`
+	EventsBytes int64            `json:"events_bytes"`
+	Weights     string           `json:"weights"` // "adapter" or "model"
+	// WorldSize is the number of data-parallel processes (absent: 1); a resume must use as many.
+	WorldSize int               `json:"world_size,omitempty"`
+	Config    Config            `json:"config"`
+	Extra     map[string]string `json:"extra,omitempty"`
 }
 
 const rngRule = "order: PCG(seed, epoch); torch: manual_seed(splitmix64(seed ^ micro)) per micro-batch"

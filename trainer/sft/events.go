@@ -56,6 +56,13 @@ func openEvents(path string, offset int64, fresh bool) (*os.File, int64, error) 
 
 func (e *emitter) emit(ev runspec.Event) { e.write(e.encode(ev)) }
 
+// close closes events.jsonl (ranks other than 0 have none).
+func (e *emitter) close() {
+	if e.file != nil {
+		e.file.Close()
+	}
+}
+
 // encode stamps ev and returns its line.
 func (e *emitter) encode(ev runspec.Event) ([]byte, runspec.Event) {
 	ev.Time = time.Now().UTC().Format(time.RFC3339Nano)

@@ -23,11 +23,13 @@ func (r *run) loop(ctx context.Context) (*Result, error) {
 		lastSaved = -1
 	}
 	for r.state.Step < r.sched.total {
-		if ctx.Err() != nil {
+		// A group stops together, after the step in which any rank was signalled (step sums the
+		// requests with the gradients); a lone process stops before its next step.
+		if (r.options.Dist.on() && r.stopAsked) || (!r.options.Dist.on() && ctx.Err() != nil) {
 			status = runspec.StatusInterrupted
 			break
 		}
-		r.step()
+		r.step(ctx)
 		if c.EvalEvery > 0 && r.state.Step%c.EvalEvery == 0 {
 			lastEval = r.state.Step
 			if stop, err := r.evaluate(); err != nil {
@@ -55,7 +57,7 @@ func (r *run) loop(ctx context.Context) (*Result, error) {
 		r.events.emit(runspec.Event{Type: runspec.EventDone, Step: r.state.Step, MaxSteps: r.sched.total, Epoch: r.state.Epoch, ElapsedS: r.elapsed(),
 			Loss: runspec.Num(r.state.Loss), Status: status, BestValLoss: r.state.BestValLoss, BestStep: r.state.BestStep})
 		r.info.finish(r, status, "")
-		return r.result(status, ""), r.info.write(c.Out)
+		return r.result(status, ""), r.writeInfo()
 	}
 	if lastEval != r.state.Step && len(r.dataset.Validation) > 0 {
 		if _, err := r.evaluate(); err != nil {
@@ -74,7 +76,7 @@ func (r *run) loop(ctx context.Context) (*Result, error) {
 	r.events.emit(runspec.Event{Type: runspec.EventDone, Step: r.state.Step, MaxSteps: r.sched.total, Epoch: r.state.Epoch, ElapsedS: r.elapsed(),
 		Loss: runspec.Num(r.state.Loss), Status: status, Path: out, BestValLoss: r.state.BestValLoss, BestStep: r.state.BestStep})
 	r.info.finish(r, status, out)
-	return r.result(status, out), r.info.write(c.Out)
+	return r.result(status, out), r.writeInfo()
 }
 
 func (r *run) result(status, out string) *Result {
@@ -86,7 +88,10 @@ func (r *run) result(status, out string) *Result {
 }
 
 // microBatch returns the training batch at global micro-batch index g.
-func (r *run) microBatch(g int64) batch {
+func (r *run) microBatch(g int64) batch { return makeBatch(r.dataset.Train, r.microIndices(g)) }
+
+// microIndices returns the examples of the training batch at global micro-batch index g.
+func (r *run) microIndices(g int64) []int {
 	e := int(g / int64(r.batchesPerEpoch))
 	if e != r.batchOrderEpoch {
 		lengths := make([]int, len(r.dataset.Train))
@@ -96,7 +101,7 @@ func (r *run) microBatch(g int64) batch {
 		r.batchOrder = epochOrder(lengths, r.cfg.BatchSize, r.cfg.GroupByLength, r.cfg.Seed, e)
 		r.batchOrderEpoch = e
 	}
-	return makeBatch(r.dataset.Train, r.batchOrder[g%int64(r.batchesPerEpoch)])
+	return r.batchOrder[g%int64(r.batchesPerEpoch)]
 }
 
 // splitmix64 spreads (seed, micro) over libtorch's seed space.
@@ -110,14 +115,21 @@ func splitmix64(x uint64) uint64 {
 // step makes one optimizer update from GradAccum micro-batches. The loss is
 // the mean over every learned token of the step (not the mean of the
 // micro-batch means), so accumulation computes what one large batch would.
-func (r *run) step() {
+// In a group (dist.go) each rank computes its share of every micro-batch with
+// the same global denominator, and the gradients are summed over the ranks.
+func (r *run) step(ctx context.Context) {
 	c := r.cfg
+	d := r.options.Dist
 	micro := make([]batch, c.GradAccum)
 	targets, tokens := 0, 0
 	for i := range micro {
-		micro[i] = r.microBatch(r.state.Micro + int64(i))
-		targets += micro[i].targets
-		tokens += micro[i].tokens
+		idx := r.microIndices(r.state.Micro + int64(i))
+		full := makeBatch(r.dataset.Train, idx)
+		targets += full.targets // the global counts: every rank knows the whole batch
+		tokens += full.tokens
+		if micro[i] = full; d.on() {
+			micro[i] = makeBatch(r.dataset.Train, d.share(idx))
+		}
 	}
 	lr := r.sched.lr(r.state.Step)
 	r.optim.setLR(lr)
@@ -127,13 +139,17 @@ func (r *run) step() {
 		if b.targets == 0 {
 			continue
 		}
-		torch.ManualSeed(splitmix64(c.Seed ^ uint64(r.state.Micro+int64(i))))
+		// Rank 0 draws what a lone process would; the others' dropout streams differ from it.
+		torch.ManualSeed(splitmix64(c.Seed^uint64(r.state.Micro+int64(i))) + uint64(d.Rank))
 		s := torch.NewScope()
 		r.trainable.bind(s)
 		lossSum += lossBackward(r.m, b, float64(targets))
 		s.Close()
 	}
 	r.m.Train = false
+	if d.on() {
+		lossSum, r.stopAsked = r.reduceGrads(lossSum, ctx.Err() != nil)
+	}
 	gradNorm := r.clipGrads()
 	r.optim.step()
 
@@ -153,6 +169,36 @@ func (r *run) step() {
 		r.events.emit(runspec.Event{Type: runspec.EventStep, Step: r.state.Step, MaxSteps: r.sched.total, Epoch: r.state.Epoch, Loss: runspec.Num(r.state.Loss),
 			LR: runspec.Num(lr), GradNorm: runspec.Num(gradNorm), TokensPerS: runspec.Num(float64(r.state.Tokens-r.priorTokens) / ownS), ElapsedS: r.elapsed(), EtaS: runspec.Num(eta)})
 	}
+}
+
+// reduceGrads sums the gradients over the ranks (LoRA: one flat bucket; full: buckets of
+// BucketNumel), with this rank's loss sum and stop request riding in the first bucket; it returns
+// the step's global loss sum and whether any rank asked to stop.
+func (r *run) reduceGrads(lossSum float64, stop bool) (float64, bool) {
+	s := torch.NewScope()
+	defer s.Close()
+	ps := make([]*torch.Tensor, len(r.trainable.ps))
+	for i, p := range r.trainable.ps {
+		ps[i] = p.master
+	}
+	bucket := int64(0)
+	if r.cfg.Full {
+		bucket = r.options.Dist.BucketNumel
+		if bucket <= 0 {
+			bucket = fullBucketNumel
+		}
+	}
+	flag := 0.0
+	if stop {
+		flag = 1
+	}
+	// float32 like the gradients: the reported loss needs no more.
+	extra := torch.FromSlice(s, []float32{float32(lossSum), float32(flag)}, 2).To(s, torch.Float32, r.dev)
+	if err := torch.AllReduceGrads(ps, extra, bucket); err != nil {
+		panic(&torch.Error{Msg: r.collectiveErr("the gradient allreduce", err).Error()})
+	}
+	v := torch.ToSlice[float32](extra.To(s, torch.Float32, torch.CPU))
+	return float64(v[0]), v[1] > 0
 }
 
 // clipGrads scales the gradients so that their global L2 norm is at most
@@ -191,8 +237,12 @@ func (r *run) evaluate() (stop bool, err error) {
 	slices.SortStableFunc(idx, func(a, b int) int { return len(exs[b].InputIDs) - len(exs[a].InputIDs) })
 	var sum float64
 	var n int
+	d := r.options.Dist
 	torch.NoGrad(func() {
-		for lo := 0; lo < len(idx); lo += r.cfg.BatchSize {
+		for k, lo := 0, 0; lo < len(idx); k, lo = k+1, lo+r.cfg.BatchSize {
+			if d.on() && k%d.World != d.Rank { // a group shares out the batches and sums below
+				continue
+			}
 			b := makeBatch(exs, idx[lo:min(lo+r.cfg.BatchSize, len(idx))])
 			if b.targets == 0 {
 				continue
@@ -204,6 +254,10 @@ func (r *run) evaluate() (stop bool, err error) {
 			s.Close()
 		}
 	})
+	if d.on() {
+		v := r.allreduce("the validation loss allreduce", sum, float64(n))
+		sum, n = v[0], int(v[1])
+	}
 	vl := math.NaN()
 	if n > 0 {
 		vl = sum / float64(n)

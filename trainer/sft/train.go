@@ -28,6 +28,9 @@ type Options struct {
 	// tokenizer); --full runs copy its files into the final model directory.
 	TokenizerDir string
 	Version      string // code version for run.json
+	// Dist places this process in a data-parallel group (dist.go); the zero value trains alone.
+	// Ranks other than 0 write nothing into the run directory: their events go to Events only.
+	Dist Dist
 }
 
 // Result summarises a finished (or interrupted) run.
@@ -76,6 +79,8 @@ type run struct {
 	info          runInfo
 	// restarted: --resume found no checkpoint and the run starts over.
 	restarted bool
+	// stopAsked: a rank of the group was signalled during the last step (loop.go).
+	stopAsked bool
 }
 
 // Run trains per cfg on ds, writing everything into cfg.Out. Cancelling ctx
@@ -83,6 +88,9 @@ type run struct {
 // and returns a Result with status runspec.StatusInterrupted and no error.
 func Run(ctx context.Context, cfg Config, ds *Dataset, opt Options) (res *Result, err error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := opt.Dist.validate(cfg); err != nil {
 		return nil, err
 	}
 	// Grad mode and OpenMP teams belong to the OS thread.
@@ -104,20 +112,35 @@ func Run(ctx context.Context, cfg Config, ds *Dataset, opt Options) (res *Result
 		ev := runspec.Event{Type: runspec.EventError, Step: r.state.Step, Error: err.Error()}
 		if r.events != nil {
 			r.events.emit(ev)
-			r.events.file.Close()
+			r.events.close()
 		} else { // no run directory to write to yet: stdout and the hook only
 			(&emitter{out: opt.Events, hook: opt.OnEvent}).emit(ev)
 		}
 		return nil, err
 	}
-	defer r.events.file.Close()
+	defer r.events.close()
 	res, err = r.guardedLoop(ctx)
+	if err == nil && opt.Dist.on() {
+		// Every rank leaves together: rank 0 has published by now, and a rank that failed since the
+		// last collective fails the others here instead of leaving them to exit as if all went well.
+		if e := torch.Barrier(); e != nil {
+			err = r.collectiveErr("the final barrier", e)
+		}
+	}
 	if err != nil {
 		r.events.emit(runspec.Event{Type: runspec.EventError, Step: r.state.Step, MaxSteps: r.sched.total, Epoch: r.state.Epoch, ElapsedS: r.elapsed(), Error: err.Error()})
 		r.info.finish(r, "failed", "")
-		r.info.write(cfg.Out)
+		r.writeInfo()
 	}
 	return res, err
+}
+
+// writeInfo writes run.json (rank 0 alone).
+func (r *run) writeInfo() error {
+	if !r.options.Dist.lead() {
+		return nil
+	}
+	return r.info.write(r.cfg.Out)
 }
 
 // guardedLoop turns libtorch failures (out of memory, device errors) into an
@@ -150,15 +173,21 @@ func (r *run) setup() (err error) {
 			return fmt.Errorf("--resume: the run in %s was started with different settings (%v); resume with the original flags or use a new --out",
 				c.Out, d)
 		}
-	} else if _, err := os.Stat(filepath.Join(c.Out, EventsFile)); err == nil && !r.restarted {
+		if saved, now := max(1, r.state.WorldSize), max(1, r.options.Dist.World); saved != now {
+			return fmt.Errorf("--resume: the run in %s was trained by %d processes and this is one of %d; resume it with %d (WORLD_SIZE or --nproc-per-node)",
+				c.Out, saved, now, saved)
+		}
+	} else if _, err := os.Stat(filepath.Join(c.Out, EventsFile)); err == nil && !r.restarted && r.options.Dist.lead() {
 		return fmt.Errorf("%s already holds a run (%s); pass --resume to continue it, or choose another --out", c.Out, EventsFile)
 	}
-	if r.dev, err = resolveDevice(c.Device); err != nil {
+	if r.dev, err = ResolveDevice(c.Device, r.options.Dist); err != nil {
 		return err
 	}
 	r.mixed = c.Precision == "bf16" || (c.Precision == "auto" && r.dev.IsCUDA())
-	if err := os.MkdirAll(c.Out, 0o755); err != nil {
-		return err
+	if r.options.Dist.lead() {
+		if err := os.MkdirAll(c.Out, 0o755); err != nil {
+			return err
+		}
 	}
 	if err := r.loadModel(ckDir); err != nil {
 		return err
@@ -195,26 +224,41 @@ func (r *run) setup() (err error) {
 	} else {
 		r.state = trainerState{Format: stateFormat, TrainExamples: len(r.dataset.Train), BatchesPerEpoch: r.batchesPerEpoch, DataHash: r.dataset.trainHash(), RNG: rngRule,
 			Weights: map[bool]string{false: "adapter", true: "model"}[c.Full], Config: c}
+		if r.options.Dist.on() {
+			r.state.WorldSize = r.options.Dist.World
+		}
 	}
 	r.state.MaxSteps, r.state.WarmupSteps = total, r.sched.warmup
 
+	if !r.options.Dist.lead() {
+		r.events = &emitter{out: r.options.Events, hook: r.options.OnEvent}
+		r.info = newRunInfo(r)
+		return r.agree()
+	}
 	f, offset, err := openEvents(filepath.Join(c.Out, EventsFile), r.state.EventsBytes, !r.options.Resume)
 	if err != nil {
 		return err
 	}
 	r.events = &emitter{out: r.options.Events, file: f, offset: offset, progress: r.options.Progress, hook: r.options.OnEvent}
 	r.info = newRunInfo(r)
-	return r.info.write(c.Out)
+	if err := r.info.write(c.Out); err != nil {
+		return err
+	}
+	return r.agree()
 }
 
-// resolveDevice reads --device ("" is auto).
-func resolveDevice(s string) (torch.Device, error) {
+// ResolveDevice reads --device ("" is auto). In a group, auto and cuda mean this node's GPU
+// number LOCAL_RANK (modulo the GPUs there), as torchrun's one process per GPU expects.
+func ResolveDevice(s string, dist Dist) (torch.Device, error) {
 	if s == "" {
 		s = "auto"
 	}
 	d, err := torch.ParseDevice(s)
 	if err != nil {
 		return d, fmt.Errorf("--device: %v", err)
+	}
+	if n := torch.CUDADeviceCount(); dist.on() && (s == "auto" || s == "cuda") && d.IsCUDA() && n > 0 {
+		d = torch.CUDA(dist.LocalRank % n)
 	}
 	return d, nil
 }
@@ -308,9 +352,12 @@ func (r *run) saveWeights(dir string) error {
 	return r.m.Save(dir)
 }
 
-// publish writes weights to RUNDIR/name atomically.
+// publish writes weights to RUNDIR/name atomically (rank 0 alone; the others return the path).
 func (r *run) publish(name string) (string, error) {
 	dst := filepath.Join(r.cfg.Out, name)
+	if !r.options.Dist.lead() {
+		return dst, nil
+	}
 	if r.cfg.Full {
 		r.trainable.unbind()
 		dt := r.m.DType
@@ -329,7 +376,11 @@ func (r *run) publish(name string) (string, error) {
 	return dst, atomicfile.PublishDir(tmp, dst)
 }
 
+// checkpoint saves the run's state (rank 0 alone: every rank holds the same weights and optimizer state).
 func (r *run) checkpoint() error {
+	if !r.options.Dist.lead() {
+		return nil
+	}
 	r.state.ElapsedS = r.elapsed()
 	r.state.LR = r.sched.lr(max(0, r.state.Step-1))
 	// The event comes first so that the recorded offset includes it.

@@ -49,6 +49,10 @@
 //     let dropout draws resume exactly.
 //   - Process: SetNumThreads, NumThreads, ManualSeed, CUDADeviceCount, Version,
 //     BLAS (the BLAS libtorch loaded: a test fails on the slow reference BLAS).
+//   - Data-parallel collectives on c10d (docs/distributed.md): InitProcessGroup
+//     (TCPStore rendezvous, Gloo or NCCL, one group per process, a timeout on
+//     everything), AllReduce, AllReduceGrads (flat buckets), Barrier,
+//     DestroyProcessGroup; DistBackends lists what the shim was built with.
 //
 // docs/model.md describes how the shim is built (`make shim`: Debian's libtorch
 // by default, LIBTORCH=<path> for another one) and docs/gpu.md the CUDA build.

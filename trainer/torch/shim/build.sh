@@ -87,14 +87,55 @@ rpath=()
 [ -n "$lib" ] && rpath=(-L"$lib" -Wl,-rpath,"$lib")
 
 mkdir -p "$(dirname "$out")"
-tmp="$out.tmp.$$"
-trap 'rm -f "$tmp"' EXIT
+tmpd=$(mktemp -d "$out.build.XXXXXX")
+trap 'rm -rf "$tmpd"' EXIT
 echo "build.sh: $(basename "$out") against libtorch ${ver:-?} in ${lib:-system libraries} ($cxx, -std=$std, cxx11 ABI $abi)" >&2
 # -fvisibility=hidden exports the API alone; -Bsymbolic binds the shim's own calls to itself, never to the
 # same-named wrappers in the Go binary that loads it.
-"$cxx" -std="$std" -O2 -fPIC -shared -fvisibility=hidden -fvisibility-inlines-hidden -Wno-deprecated-declarations \
-	-D_GLIBCXX_USE_CXX11_ABI="$abi" -DTT_SOURCE_SHA256="\"$sha\"" \
-	-I"$inc" -I"$inc/torch/csrc/api/include" \
-	"$here"/*.cc -o "$tmp" "${rpath[@]}" -Wl,-Bsymbolic "${links[@]}"
-mv -f "$tmp" "$out"
+flags=(-std="$std" -O2 -fPIC -fvisibility=hidden -fvisibility-inlines-hidden -Wno-deprecated-declarations
+	-D_GLIBCXX_USE_CXX11_ABI="$abi" -DTT_SOURCE_SHA256="\"$sha\"" -I"$inc" -I"$inc/torch/csrc/api/include")
+
+# dist.cc (c10d collectives) gets each backend whose headers exist: Gloo needs gloo/ (Debian's
+# libgloo-dev, or a libtorch that ships it), NCCL needs nccl.h and a CUDA libtorch. A backend whose
+# headers are there but do not compile with this libtorch is left out rather than failing the build.
+if [ -e "$inc/gloo/algorithm.h" ] || [ -e /usr/include/gloo/algorithm.h ]; then gloo=1; else gloo=0; fi
+nccl_inc=""
+if [ -e "$libdir/libtorch_cuda.so" ]; then
+	for d in "$inc" /usr/include /usr/local/cuda/include "$(dirname "$inc")/../nvidia/nccl/include"; do
+		if [ -e "$d/nccl.h" ]; then nccl_inc=$d; break; fi
+	done
+fi
+cuda_incs=()
+for d in /usr/local/cuda/include "$(dirname "$inc")"/../nvidia/*/include; do [ -d "$d" ] && cuda_incs+=(-I"$d"); done
+try_dist() { # try_dist NAME FLAGS...: compiles dist.cc into dist.o with FLAGS; prints NAME if it compiled
+	local name=$1; shift
+	"$cxx" "${flags[@]}" "$@" -c "$here/dist.cc" -o "$tmpd/dist.o" 2>"$tmpd/dist.log" && echo "$name"
+}
+build_dist() { # the richest dist.o that compiles; prints its backends
+	if [ -n "$nccl_inc" ] && [ $gloo = 1 ] && try_dist "gloo nccl" -DUSE_C10D_GLOO -DUSE_C10D_NCCL -I"$nccl_inc" "${cuda_incs[@]}"; then return; fi
+	if [ -n "$nccl_inc" ] && try_dist "nccl" -DUSE_C10D_NCCL -I"$nccl_inc" "${cuda_incs[@]}"; then return; fi
+	if [ $gloo = 1 ] && try_dist "gloo" -DUSE_C10D_GLOO; then return; fi
+	[ -s "$tmpd/dist.log" ] && sed 's/^/build.sh: (dist.cc, left without backends) /' "$tmpd/dist.log" | head -5 >&2
+	"$cxx" "${flags[@]}" -c "$here/dist.cc" -o "$tmpd/dist.o" || return 1
+	echo ""
+}
+# The sources compile in parallel (dist.cc's c10d headers are the slowest), then link.
+pids=() objs=()
+for f in "$here"/*.cc; do
+	[ "$(basename "$f")" = dist.cc ] && continue
+	o="$tmpd/$(basename "$f" .cc).o"
+	objs+=("$o")
+	"$cxx" "${flags[@]}" -c "$f" -o "$o" &
+	pids+=($!)
+done
+build_dist >"$tmpd/backends" &
+pids+=($!)
+failed=0
+for p in "${pids[@]}"; do wait "$p" || failed=1; done
+[ $failed = 0 ] || die "compiling the shim failed (messages above)"
+backends=$(cat "$tmpd/backends")
+echo "build.sh: distributed backends (c10d): ${backends:-none (install libgloo-dev for Gloo; NCCL needs a CUDA libtorch and nccl.h)}" >&2
+"$cxx" "${flags[@]}" -shared "${objs[@]}" "$tmpd/dist.o" -o "$tmpd/lib.so" "${rpath[@]}" -Wl,-Bsymbolic "${links[@]}"
+mv -f "$tmpd/lib.so" "$out"
+rm -rf "$tmpd"
 trap - EXIT
