@@ -44,7 +44,7 @@ func LoadFloat(dir string, dt torch.DType, dev torch.Device) (m *qwen2.Model, er
 	for i, w := range ws {
 		host := torch.FromSlice(nil, w.Data, w.Shape...)
 		ts[w.Name] = host.To(nil, dt, dev)
-		host.Close() // a new handle either way; an aliased storage lives on in ts
+		host.Close()     // a new handle either way; an aliased storage lives on in ts
 		ws[i].Data = nil // one float copy of the model at a time, not two
 	}
 	return qwen2.New(c, ts, dt, dev)
