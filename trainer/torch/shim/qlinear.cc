@@ -71,19 +71,22 @@ struct QMatrix {
 
   int64_t block_rows() const { return std::max<int64_t>(1, kBlockValues / std::max<int64_t>(1, in)); }
 
-  // Rows [r0, r0+n) dequantized to float32 [n, in].
+  // Rows [r0, r0+n) dequantized to float32 [n, in]: one float32 buffer, worked on in place.
   at::Tensor rows(int64_t r0, int64_t n) const {
     at::Tensor q;
     if (codes.scalar_type() == at::kByte) {
       auto b = codes.narrow(0, r0, n);
-      q = at::stack({at::bitwise_and(b, 15), at::__rshift__(b, 4)}, -1).to(at::kFloat);
+      q = at::empty({n, in / 2, 2}, codes.options().dtype(at::kFloat));
+      q.select(2, 0).copy_(at::bitwise_and(b, 15));
+      q.select(2, 1).copy_(at::__rshift__(b, 4));
     } else {
       q = codes.narrow(0, r0, n).to(at::kFloat);
     }
     int64_t ng = scales.size(1);
-    q = q.reshape({n, ng, in / ng});
-    if (present(zeros)) q = q - zeros.narrow(0, r0, n).to(at::kFloat).unsqueeze(-1);
-    return (q * scales.narrow(0, r0, n).to(at::kFloat).unsqueeze(-1)).view({n, in});
+    auto g = q.view({n, ng, in / ng});
+    if (present(zeros)) g.sub_(zeros.narrow(0, r0, n).unsqueeze(-1));
+    g.mul_(scales.narrow(0, r0, n).unsqueeze(-1));
+    return q.view({n, in});
   }
 
   // x·Wᵀ (+ b) for x [..., in], block by block of output rows.
