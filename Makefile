@@ -62,8 +62,9 @@ ADDR ?= 127.0.0.1:8080
 DATA ?= data
 
 # Serves assets/model (the default model) at http://$(ADDR); prints the address and, on the first
-# start only, the generated admin password. Runs started from the admin page use bin/trainer.
-run: deps-run wasm trainer
+# start only, the generated admin password. Runs started from the admin page use bin/trainer; the
+# form's default run trains on data/splits, made from the shipped MedQuAD file when missing.
+run: deps-run wasm trainer data/splits
 	$(GO) run ./backend --addr $(ADDR) --data $(DATA)
 
 trainer: shim
@@ -79,6 +80,10 @@ screenshots: wasm shim
 # The data pipeline on the shipped MedQuAD file, with its statistics.
 
 data:
+	$(GO) run ./trainer data --input files/medquad_qa.csv.gz --out data/splits
+
+# Only when missing (make run): `make data` rebuilds it.
+data/splits:
 	$(GO) run ./trainer data --input files/medquad_qa.csv.gz --out data/splits
 
 # Every test: the unit tests and the end-to-end ones behind the e2e build tag (headless Chromium

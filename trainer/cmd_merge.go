@@ -8,6 +8,7 @@ import (
 
 	"medqa/trainer/lora"
 	"medqa/trainer/modeldir"
+	"medqa/trainer/quant"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
 )
@@ -18,7 +19,7 @@ func init() {
 
 func runMerge(args []string) (err error) {
 	fl := flag.NewFlagSet("merge", flag.ContinueOnError)
-	base := fl.String("model", "", "base model directory (Hugging Face layout)")
+	base := fl.String("model", "", "base model directory (Hugging Face layout, or a medqa int8/int4 one: dequantized first)")
 	adapter := fl.String("adapter", "", "adapter directory in PEFT layout (adapter_config.json + adapter_model.safetensors)")
 	out := fl.String("out", "", "output model directory (replaced atomically)")
 	dtype := fl.String("dtype", "f32", "stored dtype of the merged weights: f32, bf16 or f16 (the merge itself runs in float32)")
@@ -28,6 +29,9 @@ func runMerge(args []string) (err error) {
 Writes W + scale·B·A for every adapted layer into a Hugging Face model
 directory: config.json, generation_config.json, model.safetensors and the
 base model's tokenizer files (the embedded Qwen2.5 tokenizer if it has none).
+A quantized base (the base of a QLoRA run) is dequantized, merged in float32
+and written dense, as PEFT merges into a 4-bit base; quantize the result again
+to serve it small.
 
 `)
 		fl.PrintDefaults()
@@ -45,7 +49,8 @@ base model's tokenizer files (the embedded Qwen2.5 tokenizer if it has none).
 	if err != nil {
 		return fmt.Errorf("--dtype: %v", err)
 	}
-	m, err := qwen2.Load(*base, torch.Float32, torch.CPU)
+	// The merge adds to the weights: a quantized base is dequantized first.
+	m, err := modeldir.LoadFloat(*base, torch.Float32, torch.CPU)
 	if err != nil {
 		return err
 	}
@@ -68,8 +73,12 @@ base model's tokenizer files (the embedded Qwen2.5 tokenizer if it has none).
 	if err := modeldir.Write(*out, m, *base, ""); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "merged %d adapted layers (r=%d, alpha=%g, %v) into %s (%v)\n",
-		countTargets(m, c), c.R, c.Alpha, c.Targets, *out, dt)
+	from := ""
+	if qc, _ := quant.ReadConfig(*base); qc != nil {
+		from = fmt.Sprintf(" over the int%d base, dequantized", qc.Bits)
+	}
+	fmt.Fprintf(os.Stderr, "merged %d adapted layers (r=%d, alpha=%g, %v)%s into %s (%v)\n",
+		countTargets(m, c), c.R, c.Alpha, c.Targets, from, *out, dt)
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"medqa/files/testkit"
 	"medqa/files/testkit/qwen2test"
 	"medqa/trainer/lora"
+	"medqa/trainer/quant"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/torch"
 )
@@ -175,5 +176,62 @@ func TestMergedModelInPyTorch(t *testing.T) {
 	}
 	if len(peer.Logits) != len(mergeIDs) || d > 1e-4 {
 		t.Errorf("PyTorch logits of the merged model differ from medqa's base+adapter by %g over %d rows", d, len(peer.Logits))
+	}
+}
+
+// TestMergeOntoQuantizedBase: an adapter trained over an int8 or int4 base
+// merges into its dequantized weights: the dense float32 directory written
+// computes what the packed base plus the adapter computes (the packed
+// products forced onto the dequantizing path, not the kernels, whose
+// quantized activations would blur the comparison).
+func TestMergeOntoQuantizedBase(t *testing.T) {
+	src := mergeBase(t, 32)
+	for _, bits := range []int{8, 4} {
+		qdir := filepath.Join(t.TempDir(), "q")
+		if _, err := quant.Quantize(src, qdir, quant.Options{Bits: bits}); err != nil {
+			t.Fatal(err)
+		}
+		adapter := filepath.Join(t.TempDir(), "adapter")
+		adapterFor(t, src, adapter).Close()
+		quant.ForceDequant = true
+		packed, err := quant.Load(qdir, torch.Float32, torch.CPU)
+		quant.ForceDequant = false
+		if err != nil {
+			t.Fatal(err)
+		}
+		baseOut := forward(t, packed)
+		if _, err := lora.Load(adapter, packed, torch.Float32); err != nil {
+			t.Fatal(err)
+		}
+		want := forward(t, packed)
+		packed.Close()
+
+		out := filepath.Join(t.TempDir(), "merged")
+		if _, err := runVerbQuiet(t, runMerge, "--model", qdir, "--adapter", adapter, "--out", out); err != nil {
+			t.Fatal(err)
+		}
+		var cfg map[string]any
+		raw, _ := os.ReadFile(filepath.Join(out, "config.json"))
+		json.Unmarshal(raw, &cfg)
+		if _, ok := cfg["quantization_config"]; ok || cfg["torch_dtype"] != "float32" || quant.IsQuantized(out) {
+			t.Errorf("int%d: merged config.json is not a dense float32 model's: %v", bits, cfg)
+		}
+		merged, err := qwen2.Load(out, torch.Float32, torch.CPU)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := forward(t, merged)
+		merged.Close()
+		var d, moved float64
+		for i := range got {
+			d = max(d, math.Abs(got[i]-want[i]))
+			moved = max(moved, math.Abs(want[i]-baseOut[i]))
+		}
+		if moved < 1e-2 {
+			t.Fatalf("int%d: the adapter moves logits by only %g: vacuous", bits, moved)
+		}
+		if d > 1e-4 {
+			t.Errorf("int%d: merged logits differ from the quantized base+adapter by %g (limit 1e-4)", bits, d)
+		}
 	}
 }

@@ -28,7 +28,7 @@ func init() {
 // trainFlags binds the train verb's flags to a Config holding the defaults.
 func trainFlags(c *sft.Config, resume *bool, df *distFlags) *flag.FlagSet {
 	fl := flag.NewFlagSet("train", flag.ContinueOnError)
-	fl.StringVar(&c.Model, "model", c.Model, "base model directory (Hugging Face layout)")
+	fl.StringVar(&c.Model, "model", c.Model, "base model directory: Hugging Face layout, or a medqa int8/int4 one (trained over as a frozen quantized base: QLoRA)")
 	fl.StringVar(&c.InitConfig, "init-config", c.InitConfig, "config.json of a model to train from random weights (with --full, instead of --model)")
 	fl.StringVar(&c.Data, "data", c.Data, "split directory with train.jsonl and validation.jsonl (from `trainer data`)")
 	fl.StringVar(&c.Out, "out", c.Out, "run directory: events.jsonl, run.json, checkpoints/, adapter/ or model/, best/")

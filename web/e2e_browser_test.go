@@ -135,6 +135,18 @@ func TestBrowserAdminRun(t *testing.T) {
 		t.Fatalf("after sign-in at %s", loc)
 	}
 
+	// The plan above the form names the default base model and data, and follows the inputs.
+	if base, data := tb.Text(`[data-plan="base_model"]`), tb.Text(`[data-plan="data"]`); base != "assets/model" || data != "data/splits" {
+		t.Errorf("plan shows base %q and data %q, want the form's defaults", base, data)
+	}
+	follow := `(() => { const i = document.querySelector('input[name="data"]'); const was = i.value;
+		i.value = "other/splits"; i.dispatchEvent(new Event("input"));
+		const shown = document.querySelector('[data-plan="data"]').textContent;
+		i.value = was; i.dispatchEvent(new Event("input")); return shown; })()`
+	if got := browser.Eval[string](tb, follow); got != "other/splits" {
+		t.Errorf("after editing the data input the plan shows %q", got)
+	}
+
 	// An invalid value is caught in the browser; nothing is sent.
 	tb.Do(
 		chromedp.SetValue(chromedp.CSS(`input[name="lora_r"]`), "0"),

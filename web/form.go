@@ -1,6 +1,10 @@
 package web
 
-import "medqa/trainer/runspec"
+import (
+	"fmt"
+
+	"medqa/trainer/runspec"
+)
 
 // Field is one input of the start-run form. The browser validates it with the constraint
 // attributes (required, min, max, step) and sends it under Name with a JSON type chosen by Kind.
@@ -51,4 +55,40 @@ func DefaultRunForm() []Field {
 		out[i] = f
 	}
 	return out
+}
+
+// Step is one stage of what a run started from the form does.
+type Step struct {
+	Name, What string
+}
+
+// RunPlan is what the start form says a run will do with its defaults: the base model and
+// data it trains on, and the stages that follow (the server's pipeline, runspec.Stages).
+type RunPlan struct {
+	BaseModel, Data string
+	Steps           []Step
+}
+
+// DefaultRunPlan describes a run of the form's defaults.
+func DefaultRunPlan() RunPlan {
+	p := RunPlan{}
+	for _, f := range DefaultRunForm() {
+		switch f.Name {
+		case "base_model":
+			p.BaseModel = f.Default
+		case "data":
+			p.Data = f.Default
+		}
+	}
+	what := map[string]string{
+		"evaluate": "answers and scores on the test split",
+		"merge":    "the adapter folded into a dense float32 model",
+		"quantize": fmt.Sprintf("an int%d copy of it for serving", runspec.DefaultQuantizeBits),
+	}
+	p.Steps = append(p.Steps, Step{"train", "LoRA adapters over the frozen base; an int8/int4 base stays quantized (QLoRA)"})
+	for _, s := range runspec.Stages {
+		p.Steps = append(p.Steps, Step{s, what[s]})
+	}
+	p.Steps = append(p.Steps, Step{"activate", "press Activate on the run page to serve the new model"})
+	return p
 }

@@ -61,3 +61,28 @@ func TestRunFormIsTheSettingsTable(t *testing.T) {
 		}
 	}
 }
+
+// The start form says what a run of its defaults does: the base model and data it trains on
+// (the form's own defaults) and every stage of the server's pipeline, ending in activation.
+func TestRunFormShowsPlan(t *testing.T) {
+	plan := DefaultRunPlan()
+	base, _ := runspec.Lookup("base_model")
+	data, _ := runspec.Lookup("data")
+	if plan.BaseModel != base.Example || plan.Data != data.Example {
+		t.Errorf("plan trains %q on %q; the form's defaults are %q and %q", plan.BaseModel, plan.Data, base.Example, data.Example)
+	}
+	var names []string
+	for _, s := range plan.Steps {
+		names = append(names, s.Name)
+	}
+	if want := append(append([]string{"train"}, runspec.Stages...), "activate"); strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Errorf("plan stages %v, want %v", names, want)
+	}
+	body := get(t, signedIn().handler(), "/admin/runs", true).Body.String()
+	for _, want := range []string{`<code data-plan="base_model">` + base.Example + `</code>`, `<code data-plan="data">` + data.Example + `</code>`,
+		`data-stage="quantize"`, `data-stage="activate"`, "int8"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the runs page lacks %s", want)
+		}
+	}
+}

@@ -129,7 +129,7 @@ func (s *site) runs(w http.ResponseWriter, r *http.Request, csrf string) {
 		s.storeFail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, runsPage(csrf, list, s.runForm))
+	s.render(w, r, http.StatusOK, runsPage(csrf, list, s.runForm, DefaultRunPlan()))
 }
 
 func (s *site) run(w http.ResponseWriter, r *http.Request, csrf string) {

@@ -59,7 +59,7 @@ func (v ValidationError) Error() string {
 	return b.String()
 }
 
-var stageOrder = []string{"evaluate", "merge", "quantize"}
+var stageOrder = runspec.Stages
 
 var targetOK = regexp.MustCompile(`^(all-linear|[a-z][a-z0-9_]*)$`)
 
@@ -174,7 +174,7 @@ func (c *Config) Normalize() error {
 		bad("pipeline", "quantize needs merge before it")
 	}
 	if c.QuantizeBits == 0 {
-		c.QuantizeBits = 8
+		c.QuantizeBits = runspec.DefaultQuantizeBits
 	}
 	if c.QuantizeBits != 8 && c.QuantizeBits != 4 {
 		bad("quantize_bits", "must be 8 or 4")

@@ -26,6 +26,7 @@ benches=(
 	"qwen2-decode|go test -run ^\$ -bench BenchmarkDecode\$ -benchtime 3x -count 2 ./trainer/qwen2"
 	"lora-step|nice go test -run ^\$ -bench LoRAStep\$ -benchtime 1x ./trainer/sft"
 	"train-step|nice go test -run ^\$ -bench TrainStep -benchtime 3x ./trainer/defaultmodel"
+	"qlora|trainer/sft/bench/qlora.sh"
 	"train-tiny|docs/bench/train_tiny.sh"
 	"dist|docs/bench/dist.sh"
 	"quant-go|go test -run ^\$ -bench . ./trainer/quant"

@@ -173,8 +173,10 @@ func (l *loader) int8(s spec) (*packed, error) {
 		return nil, err
 	}
 	p.q8 = &qkernel.Q8{N: int(out), K: int(in), W: unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(cb))), len(cb)), Scale: sc}
+	p.qm = torch.QMatrix{Codes: codes.ViewDType(nil, torch.Int8).View(nil, out, in),
+		Scales: scale.ViewDType(nil, torch.Float32).View(nil, out, 1), Out: out, In: in}
 	if !l.kernels {
-		l.toDevice(p, func(dst []int8) { copy(dst, p.q8.W) }, sc)
+		l.toDevice(p)
 	}
 	return p, nil
 }
@@ -217,31 +219,24 @@ func (l *loader) int4(s spec, group int64) (*packed, error) {
 		}
 	}
 	p.q4 = &qkernel.Q4{N: int(out), K: int(in), Group: int(group), W: torch.Data[uint8](codes), Scale: bits, Zero: zs}
+	p.qm = torch.QMatrix{Codes: codes.View(nil, out, in/2), Scales: scale.ViewDType(nil, torch.Float16).View(nil, out, ng),
+		Zeros: zero.View(nil, out, ng), Out: out, In: in}
 	if !l.kernels {
-		l.toDevice(p, func(dst []int8) {
-			for i := range dst {
-				b := p.q4.W[i/2]
-				if i%2 == 1 {
-					b >>= 4
-				}
-				dst[i] = int8(b&15) - int8(zs[i/int(group)])
-			}
-		}, sc)
+		l.toDevice(p)
 	}
 	return p, nil
 }
 
-// toDevice turns p into the dequantizing form: codes from fill and the
-// float32 scales, as tensors on the run device; the CPU bytes are freed.
-func (l *loader) toDevice(p *packed, fill func(dst []int8), scales []float32) {
-	c := torch.Empty(nil, []int64{p.out, p.in}, torch.Int8, torch.CPU)
-	defer c.Close()
-	fill(torch.Data[int8](c))
-	p.codes = c.To(nil, torch.Int8, l.dev)
-	sc := torch.FromSlice(nil, scales, p.out, p.in/p.group)
-	defer sc.Close()
-	p.scales = sc.To(nil, torch.Float32, l.dev)
-	for _, t := range p.mem {
+// toDevice turns p into the dequantizing form: the stored codes, scales and
+// zero points as tensors on the run device (still packed: int4 codes stay two
+// to a byte); the CPU bytes are freed.
+func (l *loader) toDevice(p *packed) {
+	cpu := p.qm
+	p.qm.Codes, p.qm.Scales = cpu.Codes.To(nil, cpu.Codes.DType(), l.dev), cpu.Scales.To(nil, cpu.Scales.DType(), l.dev)
+	if cpu.Zeros != nil {
+		p.qm.Zeros = cpu.Zeros.To(nil, torch.Uint8, l.dev)
+	}
+	for _, t := range append(p.mem, cpu.Codes, cpu.Scales, cpu.Zeros) {
 		t.Close()
 	}
 	p.mem, p.q8, p.q4 = nil, nil, nil

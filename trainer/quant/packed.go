@@ -9,15 +9,19 @@ import (
 )
 
 // ForceDequant makes Load build every quantized matrix for the dequantizing
-// path that CUDA devices take (codes and scales as tensors, dequantized to the
-// run dtype at each use), even on the CPU: tests cover that path with it.
+// path that CUDA devices take (the stored codes and scales as tensors,
+// dequantized block by block to the run dtype at each use), even on the CPU:
+// tests cover that path with it.
 var ForceDequant = false
 
 // packed is one quantized matrix [out,in] of a loaded model (a qwen2.Packed).
-// On the CPU in float32 it holds the file's bytes in libtorch-owned memory and
-// multiplies with the qkernel products; elsewhere (CUDA, another dtype, or
-// ForceDequant) it holds int8 codes (q-zero for int4) and float32 scales as
-// tensors on the device and dequantizes one matrix at a time to the run dtype.
+// qm describes it to libtorch (torch.QMatrix: codes, scales, zero points as
+// stored in the file). On the CPU in float32 its tensors are views of the
+// file's bytes held in mem, which q8/q4 also read for the qkernel products;
+// elsewhere (CUDA, another dtype, or ForceDequant) they are copies of the same
+// bytes on the device, and mem, q8 and q4 are nil. Either way the weights stay
+// packed in memory: products that do not run on the kernels dequantize a block
+// of rows at a time inside torch.QLinear.
 type packed struct {
 	out, in int64
 	group   int64 // inputs per scale: in for int8, the group size for int4
@@ -25,34 +29,31 @@ type packed struct {
 	q4      *qkernel.Q4
 	mem     []*torch.Tensor // the CPU bytes q8/q4 read
 
-	codes, scales *torch.Tensor // the dequantizing path: [out,in] int8, [out,in/group] float32
-	dt            torch.DType   // the dequantizing path's run dtype
+	qm torch.QMatrix
+	dt torch.DType // the run dtype of looked-up rows on the dequantizing path
 }
 
 func (p *packed) Dims() (int64, int64) { return p.out, p.in }
 
 func (p *packed) Close() {
-	for _, t := range p.mem {
+	for _, t := range append(p.mem, p.qm.Codes, p.qm.Scales, p.qm.Zeros) {
 		t.Close()
 	}
-	p.codes.Close()
-	p.scales.Close()
-	p.mem, p.q8, p.q4, p.codes, p.scales = nil, nil, nil, nil, nil
+	p.mem, p.q8, p.q4, p.qm = nil, nil, nil, torch.QMatrix{}
 }
 
 // kernel reports whether x runs on the qkernel products: a float32 CPU input
-// that autograd does not need a gradient for (the kernels have no backward;
-// the dequantized product does).
+// while autograd is not recording. Training takes torch.QLinear even where
+// an input needs no gradient (the first layer's), so that every product of
+// a training step is the exact product of the dequantized weights; the
+// kernels, which also quantize the activations, serve inference.
 func (p *packed) kernel(x *torch.Tensor) bool {
-	return (p.q8 != nil || p.q4 != nil) && x.Device() == torch.CPU && x.DType() == torch.Float32 &&
-		!(torch.GradEnabled() && x.RequiresGrad())
+	return (p.q8 != nil || p.q4 != nil) && x.Device() == torch.CPU && x.DType() == torch.Float32 && !torch.GradEnabled()
 }
 
 func (p *packed) Linear(s *torch.Scope, x, b *torch.Tensor) *torch.Tensor {
 	if !p.kernel(x) {
-		ls := torch.NewScope()
-		defer ls.Close()
-		return torch.Linear(s, x, p.dense(ls, x.DType(), x.Device()), b)
+		return torch.QLinear(s, x, b, p.qm)
 	}
 	shape := x.Shape()
 	M := int(x.Numel() / p.in)
@@ -76,26 +77,6 @@ func (p *packed) Linear(s *torch.Scope, x, b *torch.Tensor) *torch.Tensor {
 	return y
 }
 
-// dense is the whole matrix dequantized to dt on dev.
-func (p *packed) dense(s *torch.Scope, dt torch.DType, dev torch.Device) *torch.Tensor {
-	if p.codes != nil {
-		ls := torch.NewScope()
-		defer ls.Close()
-		return p.dequant(ls, p.codes, p.scales, p.out).To(s, dt, dev)
-	}
-	w := torch.Empty(nil, []int64{p.out, p.in}, torch.Float32, torch.CPU)
-	defer w.Close()
-	p.rows(torch.Data[float32](w), 0, int(p.out))
-	return w.To(s, dt, dev)
-}
-
-// dequant multiplies n rows of codes by their scales, in float32.
-func (p *packed) dequant(s *torch.Scope, codes, scales *torch.Tensor, n int64) *torch.Tensor {
-	ng := p.in / p.group
-	c := codes.ToDType(s, torch.Float32).View(s, n, ng, p.group)
-	return c.Mul(s, scales.View(s, n, ng, 1)).View(s, n, p.in)
-}
-
 func (p *packed) rows(out []float32, r0, r1 int) {
 	if p.q8 != nil {
 		p.q8.Rows(out, r0, r1)
@@ -111,10 +92,13 @@ func (p *packed) Rows(s *torch.Scope, ids *torch.Tensor) *torch.Tensor {
 	defer ls.Close()
 	flat := ids.Reshape(ls, -1)
 	n := flat.Size(0)
-	if p.codes != nil {
-		idx := flat.To(ls, torch.Int64, p.codes.Device())
-		rows := p.dequant(ls, p.codes.IndexSelect(ls, 0, idx), p.scales.IndexSelect(ls, 0, idx), n)
-		return rows.ToDType(ls, p.dt).View(s, shape...)
+	if p.q8 == nil && p.q4 == nil {
+		idx := flat.To(ls, torch.Int64, p.qm.Codes.Device())
+		sel := torch.QMatrix{Codes: p.qm.Codes.IndexSelect(ls, 0, idx), Scales: p.qm.Scales.IndexSelect(ls, 0, idx), Out: n, In: p.in}
+		if p.qm.Zeros != nil {
+			sel.Zeros = p.qm.Zeros.IndexSelect(ls, 0, idx)
+		}
+		return sel.Dequant(ls, p.dt).View(s, shape...)
 	}
 	out := torch.Empty(s, shape, torch.Float32, torch.CPU)
 	dst := torch.Data[float32](out)

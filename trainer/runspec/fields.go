@@ -37,7 +37,7 @@ type Field struct {
 // Fields is the table of a run's settings, in the order the form shows them.
 var Fields = []Field{
 	{Name: "base_model", Flag: "model", Label: "Base model", Kind: Text, Example: "assets/model", Required: true,
-		Help: "Hugging Face Qwen2 directory on the server"},
+		Help: "Qwen2 directory on the server: Hugging Face, or medqa int8/int4 (kept quantized and frozen: QLoRA)"},
 	{Name: "data", Flag: "data", Label: "Data splits", Kind: Text, Example: "data/splits", Required: true,
 		Help: "directory with train.jsonl and validation.jsonl"},
 	{Name: "max_steps", Flag: "max-steps", Label: "Max steps", Kind: Int, Default: "0", Min: 0, Max: 1_000_000,
@@ -60,6 +60,14 @@ var Fields = []Field{
 	{Name: "processes", Flag: "nproc-per-node", Label: "Processes", Kind: Int, Default: "1", Min: 1, Max: 8, Required: true,
 		Help: "data-parallel trainer processes on the server (one machine: 8 at most); the batch size is the global batch and must divide by it"},
 }
+
+// Stages are what the server does after training a LoRA run, in order, unless the run asks
+// for fewer (POST /api/runs "pipeline"): evaluate the adapter on the test split, merge it
+// into a dense model, quantize that. The admin then activates the quantized model.
+var Stages = []string{"evaluate", "merge", "quantize"}
+
+// DefaultQuantizeBits is the quantize stage's default (POST /api/runs "quantize_bits").
+const DefaultQuantizeBits = 8
 
 // Lookup returns the field called name.
 func Lookup(name string) (Field, bool) {

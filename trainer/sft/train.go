@@ -13,6 +13,7 @@ import (
 	"medqa/trainer/atomicfile"
 	"medqa/trainer/lora"
 	"medqa/trainer/modeldir"
+	"medqa/trainer/quant"
 	"medqa/trainer/qwen2"
 	"medqa/trainer/runspec"
 	"medqa/trainer/torch"
@@ -268,6 +269,10 @@ func (r *run) loadModel(ckDir string) (err error) {
 	c := r.cfg
 	switch {
 	case c.Full:
+		if qc, err := quant.ReadConfig(c.Model); c.Model != "" && err == nil && qc != nil {
+			return fmt.Errorf("--full: %s is an int%d quantized model; full training needs float weights: train LoRA adapters over it (QLoRA, without --full), or pass the float model it was quantized from",
+				c.Model, qc.Bits)
+		}
 		src := c.Model
 		if ckDir != "" {
 			src = filepath.Join(ckDir, "model")
@@ -298,7 +303,9 @@ func (r *run) loadModel(ckDir string) (err error) {
 		if r.mixed {
 			dt = torch.BFloat16 // frozen base weights in bf16; the adapters stay float32 masters
 		}
-		if r.m, err = qwen2.Load(c.Model, dt, r.dev); err != nil {
+		// A quantized base stays packed (QLoRA): its products dequantize a
+		// block of rows at a time, forward and backward (torch.QLinear).
+		if r.m, err = modeldir.Load(c.Model, dt, r.dev); err != nil {
 			return err
 		}
 		if r.loraConfig, err = c.LoRA(); err != nil {

@@ -133,8 +133,10 @@ func TestBF16AutocastTrains(t *testing.T) {
 
 // TestResumeIsExact interrupts a run, resumes it, and compares every logged
 // number with the uninterrupted run: equal to the last bit, dropout included.
-func TestResumeIsExact(t *testing.T) {
-	base := toyModel(t, 1)
+func TestResumeIsExact(t *testing.T) { checkResumeIsExact(t, toyModel(t, 1)) }
+
+// checkResumeIsExact runs TestResumeIsExact's checks over the base model base.
+func checkResumeIsExact(t *testing.T, base string) {
 	c := toyRun(t, base)
 	c.MaxSteps, c.GradAccum, c.BatchSize, c.LoraDropout = 12, 2, 3, 0.1
 	c.SaveEvery, c.EvalEvery, c.WeightDecay = 4, 3, 0.01

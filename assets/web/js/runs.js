@@ -78,5 +78,16 @@ form.addEventListener("reset", () => {
   err.textContent = "";
 });
 
+// The plan above the form names the base model and data the run will use: keep it in step
+// with the inputs (after a reset too, once the browser has restored the defaults).
+for (const name of ["base_model", "data"]) {
+  const input = form.elements[name];
+  const shown = document.querySelector(`[data-plan="${name}"]`);
+  if (!input || !shown) continue;
+  const show = () => { shown.textContent = input.value.trim() || "—"; };
+  input.addEventListener("input", show);
+  form.addEventListener("reset", () => setTimeout(show));
+}
+
 // Tests (and impatient people) can tell when the page is interactive.
 document.documentElement.dataset.ready = "runs";

@@ -2,7 +2,9 @@
 // Face layout) for the quantization benchmark: real weights never reach this
 // machine, and speed and memory depend only on the shape.
 //
-//	go run ./trainer/quant/bench/randmodel --out DIR [--seed 0]
+//	go run ./trainer/quant/bench/randmodel --out DIR [--seed 0] [--config CONFIG.json]
+//
+// --config gives another shape (smoke runs of the benchmarks on a tiny one).
 package main
 
 import (
@@ -19,6 +21,7 @@ import (
 func main() {
 	out := flag.String("out", "", "output model directory")
 	seed := flag.Uint64("seed", 0, "seed of libtorch's generator")
+	config := flag.String("config", "", "config.json of the shape (default: Qwen2.5-0.5B's)")
 	flag.Parse()
 	if *out == "" {
 		fmt.Fprintln(os.Stderr, "randmodel: --out is required")
@@ -28,6 +31,13 @@ func main() {
 	c := qwen2.Config{ModelType: "qwen2", HiddenSize: 896, IntermediateSize: 4864, NumHiddenLayers: 24,
 		NumAttentionHeads: 14, NumKeyValueHeads: 2, VocabSize: 151936, MaxPositionEmbeddings: 32768,
 		RMSNormEps: 1e-6, RopeTheta: 1e6, TieWordEmbeddings: true, HiddenAct: "silu"}
+	var err error
+	if *config != "" {
+		if c, err = qwen2.LoadConfig(*config); err != nil {
+			fmt.Fprintln(os.Stderr, "randmodel:", err)
+			os.Exit(1)
+		}
+	}
 	m, err := qwen2.NewRandom(c, *seed, torch.Float32, torch.CPU)
 	if err == nil {
 		err = m.Save(*out)
