@@ -28,6 +28,7 @@ import (
 	"medqa/backend/runs"
 	"medqa/backend/server"
 	"medqa/files/testkit"
+	"medqa/trainer/eval"
 	"medqa/trainer/quant"
 	"medqa/wasm/chat"
 	"medqa/web"
@@ -75,11 +76,10 @@ func formBody(t *testing.T, maxSteps int) map[string]any {
 // file), a run started with exactly the start form's defaults but for a small max_steps, and
 // the run goes train (LoRA over the frozen int8 base: QLoRA) → evaluate → merge → quantize,
 // then its int8 model is activated and serves. With the defaults it validates on the whole
-// validation split and evaluates the whole test split: 22 minutes on a 2-core machine under a
-// load average of about 9.
+// validation split and evaluates the first test_rows (200) rows of the test split.
 func TestDefaultRunOnFreshInstall(t *testing.T) {
 	if testing.Short() {
-		t.Skip("trains, evaluates and quantizes with the form's defaults on the shipped model (~20 min)")
+		t.Skip("trains, evaluates and quantizes with the form's defaults on the shipped model (minutes)")
 	}
 	repo, err := filepath.Abs("..")
 	if err != nil {
@@ -190,6 +190,12 @@ func TestDefaultRunOnFreshInstall(t *testing.T) {
 			t.Errorf("stage %s of the plan did not run; saw %v", s.Name, seen)
 		}
 	}
+	var rep eval.Report
+	if raw, err := os.ReadFile(filepath.Join(d.Run.Dir, "eval", "report.json")); err != nil || json.Unmarshal(raw, &rep) != nil {
+		t.Errorf("eval/report.json: %v", err)
+	} else if want, _ := strconv.Atoi(mustFormDefault(t, "test_rows")); rep.Settings.Limit != want || len(rep.Examples) != want {
+		t.Errorf("the evaluate stage scored %d rows (limit %d), the form's default is %d", len(rep.Examples), rep.Settings.Limit, want)
+	}
 	if d.Run.Metrics.Step != 2 || d.Run.Metrics.Loss == nil || d.Run.Metrics.ValLoss == nil {
 		t.Errorf("metrics %+v", d.Run.Metrics)
 	}
@@ -231,4 +237,16 @@ func TestDefaultRunOnFreshInstall(t *testing.T) {
 	if reply.Model != q8.Name() || len(reply.Choices) != 1 || reply.Choices[0].Message.Content != want || reply.Usage.CompletionTokens != n {
 		t.Errorf("after activation: %+v, want %q (%d tokens) from %s", reply, want, n, q8.Name())
 	}
+}
+
+// mustFormDefault is the start form's default for the field called name.
+func mustFormDefault(t *testing.T, name string) string {
+	t.Helper()
+	for _, f := range web.DefaultRunForm() {
+		if f.Name == name {
+			return f.Default
+		}
+	}
+	t.Fatalf("the start form has no %s field", name)
+	return ""
 }

@@ -16,6 +16,9 @@ func TestTrainFlagDefaultsAreTheTables(t *testing.T) {
 	var df distFlags
 	fl := trainFlags(&cfg, &resume, &df)
 	for _, f := range runspec.Fields {
+		if f.Stage != "" {
+			continue // another verb's setting: backend/runs passes it, and its test checks the flag
+		}
 		flag := fl.Lookup(f.Flag)
 		if flag == nil {
 			t.Errorf("%s: train has no --%s flag", f.Name, f.Flag)

@@ -33,6 +33,7 @@ type Config struct {
 	SaveEvery     *int     `json:"save_every,omitempty"` // nil: the trainer's default
 	Seed          *int64   `json:"seed"`
 	Processes     int      `json:"processes"` // data-parallel trainer processes (trainer's --nproc-per-node)
+	TestRows      *int     `json:"test_rows"` // test rows the evaluate stage scores (0: all; nil: the table's default)
 	// Pipeline lists the stages after training, in order: any of "evaluate", "merge",
 	// "quantize" (quantize needs merge). Default: all three (none for a full run).
 	Pipeline     []string `json:"pipeline"`
@@ -94,7 +95,7 @@ func (c *Config) numbers() map[string]number {
 		"lora_alpha": plain(&c.LoRAAlpha), "lora_dropout": optional(&c.LoRADropout), "lr": plain(&c.LR),
 		"batch_size": plain(&c.BatchSize), "grad_accum": plain(&c.GradAccum), "max_length": plain(&c.MaxLength),
 		"eval_every": optional(&c.EvalEvery), "save_every": optional(&c.SaveEvery), "seed": optional(&c.Seed),
-		"processes": plain(&c.Processes),
+		"processes": plain(&c.Processes), "test_rows": optional(&c.TestRows),
 	}
 }
 
@@ -287,7 +288,8 @@ func (c *Config) Args(stage, dir string, resume bool) []string {
 		}
 		return a
 	case "evaluate":
-		return []string{"eval", "--model", c.BaseModel, "--adapter", adapter, "--data", c.Data, "--out", dir + "/eval"}
+		return []string{"eval", "--model", c.BaseModel, "--adapter", adapter, "--data", c.Data, "--out", dir + "/eval",
+			"--" + mustField("test_rows").Flag, strconv.Itoa(*c.TestRows)}
 	case "merge":
 		return []string{"merge", "--model", c.BaseModel, "--adapter", adapter, "--out", dir + "/merged"}
 	case "quantize":

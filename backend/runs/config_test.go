@@ -167,3 +167,22 @@ func TestDefaultRootIsTheDataDir(t *testing.T) {
 		t.Fatalf("base_model outside the data dir: %v", err)
 	}
 }
+
+// The evaluate stage scores the table's default number of test rows unless the run says
+// otherwise, 0 (the whole split) included.
+func TestEvaluateStageTestRows(t *testing.T) {
+	for _, tc := range []struct {
+		given *int
+		want  string
+	}{{nil, mustField("test_rows").Default}, {new(int), "0"}} {
+		c := validConfig(t)
+		c.TestRows = tc.given
+		if err := c.Normalize(); err != nil {
+			t.Fatal(err)
+		}
+		args := c.Args("evaluate", "/runs/1", false)
+		if i := slices.Index(args, "--limit"); i < 0 || i+1 >= len(args) || args[i+1] != tc.want {
+			t.Errorf("test_rows %v: evaluate runs %q, want --limit %s", tc.given, args, tc.want)
+		}
+	}
+}

@@ -20,11 +20,14 @@ const (
 // the server will launch; `trainer train` itself only refuses values that make no sense
 // (a rank below 1, a negative step count), so someone at the command line may go beyond them.
 type Field struct {
-	Name    string // the JSON key and the form's input name
-	Flag    string // the `trainer train` flag that receives it
+	Name string // the JSON key and the form's input name
+	Flag string // the `trainer train` flag that receives it (or Stage's verb's flag)
+	// Stage is "" for a setting of `trainer train`, else the pipeline stage whose trainer
+	// verb takes Flag ("evaluate": `trainer eval`); the server always passes a stage's setting.
+	Stage   string
 	Label   string // what the form calls it
 	Kind    Kind
-	Default string // what a run gets when the field is left out: the trainer's flag default
+	Default string // what a run gets when the field is left out: the train verb's flag default (for a Stage field, the server's)
 	// Example is what the form pre-fills for a required field that has no default.
 	Example  string
 	Min, Max float64
@@ -57,6 +60,8 @@ var Fields = []Field{
 	{Name: "save_every", Flag: "save-every", Label: "Checkpoint every (steps)", Kind: Int, Default: "100", Min: 10, Max: 1_000_000,
 		OrZero: true, Help: "0 saves only at the end; otherwise at least 10"},
 	{Name: "seed", Flag: "seed", Label: "Seed", Kind: Int, Default: "42", Min: 0, Max: 2147483647, Required: true},
+	{Name: "test_rows", Flag: "limit", Stage: "evaluate", Label: "Test rows to evaluate", Kind: Int, Default: "200", Min: 0, Max: 1_000_000,
+		Help: "the evaluate stage scores the first N rows of the test split (0: all of it, minutes to hours on a CPU); the report records N"},
 	{Name: "processes", Flag: "nproc-per-node", Label: "Processes", Kind: Int, Default: "1", Min: 1, Max: 8, Required: true,
 		Help: "data-parallel trainer processes on the server (one machine: 8 at most); the batch size is the global batch and must divide by it"},
 }

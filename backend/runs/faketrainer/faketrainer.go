@@ -52,7 +52,7 @@ func Main() int {
 	resume := fs.Bool("resume", false, "")
 	saveEvery := fs.Int("save-every", 5, "")
 	// Flags the fake accepts and ignores.
-	for _, f := range []string{"data", "adapter", "lr", "batch-size", "grad-accum", "max-length", "seed", "lora-r", "lora-alpha", "lora-dropout", "target-modules", "eval-every", "bits"} {
+	for _, f := range []string{"data", "adapter", "lr", "batch-size", "grad-accum", "max-length", "seed", "lora-r", "lora-alpha", "lora-dropout", "target-modules", "eval-every", "bits", "limit"} {
 		fs.String(f, "", "")
 	}
 	fs.Bool("full", false, "")
