@@ -177,3 +177,20 @@ func BenchmarkNewIndex(b *testing.B) {
 		NewIndex(kb, DefaultParams)
 	}
 }
+
+func TestAugment(t *testing.T) {
+	ps := []Passage{
+		{Focus: "Glaucoma", Source: "MPlusHealthTopics", Answer: "Glaucoma is a group\nof diseases."},
+		{Question: "What is X?", Source: "Other", Answer: strings.Repeat("w ", PassageWords+5)},
+	}
+	want := "Answer the question using these passages from NIH and CDC websites.\n\n" +
+		"[1] Glaucoma (MedlinePlus (NLM)): Glaucoma is a group of diseases.\n" +
+		"[2] What is X? (Other): " + strings.TrimSpace(strings.Repeat("w ", PassageWords)) + " …\n" +
+		"\nQuestion: What is glaucoma?"
+	if got := Augment("What is glaucoma?", ps); got != want {
+		t.Fatalf("Augment =\n%q\nwant\n%q", got, want)
+	}
+	if got := Augment("Q?", nil); got != "Q?" {
+		t.Fatalf("no passages: %q", got)
+	}
+}
