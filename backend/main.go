@@ -26,10 +26,10 @@ import (
 )
 
 type flags struct {
-	model, adapter, addr, data, trainer, static, origins, logFormat, tlsCert, tlsKey string
-	requireLogin                                                                     bool
-	grace                                                                            time.Duration
-	eng                                                                              engine.Config
+	model, adapter, addr, data, trainer, static, origins, logFormat, tlsCert, tlsKey, kb string
+	requireLogin                                                                         bool
+	grace                                                                                time.Duration
+	eng                                                                                  engine.Config
 }
 
 func parseFlags(args []string) (flags, error) {
@@ -37,6 +37,7 @@ func parseFlags(args []string) (flags, error) {
 	fs := flag.NewFlagSet("backend", flag.ContinueOnError)
 	fs.StringVar(&f.model, "model", "", "model directory to serve: Hugging Face Qwen2 (base or merged) or a medqa int8/int4 directory (default: the last activated model, else the embedded default model)")
 	fs.StringVar(&f.adapter, "adapter", "", "PEFT adapter directory applied on top of --model")
+	fs.StringVar(&f.kb, "kb", defaultKB, `knowledge base answers cite and RAG prompts hold (.jsonl or .jsonl.gz, written by "trainer kb"); "" or a missing default: no sources`)
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.StringVar(&f.data, "data", "data", "data directory: run store (medqa.db), run artifacts (runs/<id>/), admin password hash")
 	fs.StringVar(&f.trainer, "trainer", "", `command that runs the trainer CLI (default: "bin/trainer" if built, else "go run ./trainer")`)
@@ -131,8 +132,12 @@ func run(args []string) error {
 			origins = append(origins, strings.TrimSuffix(o, "/"))
 		}
 	}
+	sources, err := loadSources(f.kb, log)
+	if err != nil {
+		return err
+	}
 	srv := server.New(server.Options{
-		Engine: eng, Auth: au, Runs: rm, LoadModel: loadModel, Logger: log,
+		Engine: eng, Auth: au, Runs: rm, LoadModel: loadModel, Logger: log, Sources: sources,
 		AllowedOrigins: origins, RequireLogin: f.requireLogin,
 		Pages: pages(au, rm, eng, static, chatSettings(bundle.Name, bundle.Sampling, f.eng)),
 	})
@@ -196,4 +201,25 @@ func startModel(ctx context.Context, f flags, rm *runs.Manager) (engine.Bundle, 
 		slog.Error("the last activated model does not load; using the default", "model", m.Name(), "err", err)
 	}
 	return loadDefaultModel(ctx)
+}
+
+// defaultKB is the shipped knowledge base, found when the server runs in the repository.
+const defaultKB = "files/medquad_kb.jsonl.gz"
+
+// loadSources reads and indexes the knowledge base; without one the server runs, citing
+// nothing. Only the default may be missing.
+func loadSources(path string, log *slog.Logger) (*server.Sources, error) {
+	if path == "" {
+		return nil, nil
+	}
+	if _, err := os.Stat(path); path == defaultKB && errors.Is(err, os.ErrNotExist) {
+		log.Warn("no knowledge base: answers cite no sources", "kb", path)
+		return nil, nil
+	}
+	s, err := server.LoadSources(path)
+	if err != nil {
+		return nil, fmt.Errorf("--kb: %w", err)
+	}
+	log.Info("knowledge base loaded", "kb", path, "passages", len(s.KB), "load_ms", s.Load.Milliseconds())
+	return s, nil
 }

@@ -194,3 +194,24 @@ func TestAugment(t *testing.T) {
 		t.Fatalf("no passages: %q", got)
 	}
 }
+
+// BenchmarkStartup is the server's start-up cost: decompress, parse and index the shipped
+// knowledge base.
+func BenchmarkStartup(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		f, err := os.Open(files.Path(b, "medquad_kb.jsonl.gz"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		kb, err := ReadJSONL(zr)
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		NewIndex(kb, DefaultParams)
+	}
+}
