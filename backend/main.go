@@ -136,10 +136,12 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	cs := chatSettings(bundle.Name, bundle.Sampling, f.eng)
+	cs.RAG = bundle.RAG // the checkbox's initial state: the model's default
 	srv := server.New(server.Options{
 		Engine: eng, Auth: au, Runs: rm, LoadModel: loadModel, Logger: log, Sources: sources,
 		AllowedOrigins: origins, RequireLogin: f.requireLogin,
-		Pages: pages(au, rm, eng, static, chatSettings(bundle.Name, bundle.Sampling, f.eng)),
+		Pages: pages(au, rm, eng, static, cs),
 	})
 	hs := srv.HTTPServer(f.addr)
 	serveErr := make(chan error, 1)
