@@ -15,7 +15,7 @@ import (
 )
 
 // DefaultSources is how many passages an answer cites (and a RAG prompt holds).
-const DefaultSources = 3
+const DefaultSources = retrieve.DefaultK
 
 // maxSources bounds GET /api/sources?k=.
 const maxSources = 20

@@ -9,7 +9,7 @@ import (
 )
 
 // RAGTopK is how many passages a RAG prompt holds (and recall@k's k).
-const RAGTopK = 3
+const RAGTopK = retrieve.DefaultK
 
 // RAG retrieves passages for evaluation prompts from the training split
 // only: no test answer is ever retrievable. Passages whose answer text equals

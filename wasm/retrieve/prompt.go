@@ -5,6 +5,9 @@ import (
 	"strings"
 )
 
+// DefaultK is how many passages an answer cites and a RAG prompt holds.
+const DefaultK = 3
+
 // PassageWords bounds each passage's answer in a RAG prompt: three passages
 // of 80 words (about 110 tokens each) keep prompt plus a 256-token answer
 // inside the default model's 1,024 positions.
