@@ -17,9 +17,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"medqa/trainer/atomicfile"
 	"medqa/trainer/data"
+	"medqa/trainer/eval"
 	"medqa/wasm/retrieve"
 )
 
@@ -31,8 +33,12 @@ func runKB(args []string) error {
 	fs := flag.NewFlagSet("kb", flag.ContinueOnError)
 	in := fs.String("xml", "", "MedQuAD XML collection: a `DIR` of *.xml files, a .tar.gz of them, or a DIR holding such a .tar.gz")
 	out := fs.String("out", "", "output `FILE` (.jsonl.gz: one passage per line)")
+	recall := fs.String("recall", "", "instead: measure retrieval recall@3 on the test split of this split `DIR` (index: its train split), with the focus boost's ablation")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *recall != "" {
+		return kbRecall(*recall)
 	}
 	if *in == "" || *out == "" || fs.NArg() > 0 {
 		fs.Usage()
@@ -241,4 +247,53 @@ func parseMedQuADDoc(name string, b []byte) (mqDoc, error) {
 	// the archive's or directory's prefix.
 	d.name = path.Join(path.Base(path.Dir(name)), path.Base(name))
 	return d, nil
+}
+
+// kbRecall prints retrieval recall@3 on dir's test split as `trainer eval --rag` measures it
+// (index: the train split, evaluated answers left out), the share of test rows whose focus
+// occurs in the index at all (the ceiling), and the same recall for other focus boosts.
+func kbRecall(dir string) error {
+	test, err := eval.ReadSplit(dir, "test", 0)
+	if err != nil {
+		return err
+	}
+	g, err := eval.NewRAG(dir, test)
+	if err != nil {
+		return err
+	}
+	foci := map[string]bool{}
+	for _, p := range g.KB {
+		foci[strings.ToLower(p.Focus)] = true
+	}
+	ceiling := 0
+	for _, r := range test {
+		if r.Focus != "" && foci[strings.ToLower(r.Focus)] {
+			ceiling++
+		}
+	}
+	pct := func(n int) float64 { return 100 * float64(n) / float64(len(test)) }
+	fmt.Printf("%d test rows; index: %d train passages (%d left out: their answer is a test answer)\n", len(test), len(g.KB), g.Excluded)
+	fmt.Printf("ceiling: %d rows (%.2f%%) have a focus that some train passage has\n", ceiling, pct(ceiling))
+	for _, boost := range []float64{0, 0.5, 1, 2, 4} {
+		p := retrieve.DefaultParams
+		p.FocusBoost = boost
+		ix := retrieve.NewIndex(g.KB, p)
+		found := 0
+		t0 := time.Now()
+		for _, r := range test {
+			for _, h := range ix.Search(r.Question, eval.RAGTopK) {
+				if r.Focus != "" && strings.EqualFold(g.KB[h.Doc].Focus, r.Focus) {
+					found++
+					break
+				}
+			}
+		}
+		mark := ""
+		if boost == retrieve.DefaultParams.FocusBoost {
+			mark = "  (default)"
+		}
+		fmt.Printf("focus boost %-3g recall@3 %.2f%% (%d rows), %.2f ms/query%s\n", boost, pct(found), found,
+			float64(time.Since(t0).Microseconds())/1000/float64(len(test)), mark)
+	}
+	return nil
 }
