@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Passage is one MedQuAD answer with where it comes from.
@@ -71,7 +72,8 @@ func NewIndex(passages []Passage, p Params) *Index {
 	// Terms get dense ids while indexing, so that counting a passage's
 	// terms is slice arithmetic rather than a map per passage.
 	termID := map[string]int{}
-	var terms []string
+	var names []string
+	var buf []byte
 	var lists [][]posting
 	var count []uint32
 	var touched []int
@@ -80,12 +82,12 @@ func NewIndex(passages []Passage, p Params) *Index {
 	for i, ps := range passages {
 		n := 0
 		for _, text := range [...]string{ps.Question, ps.Focus, ps.Answer} {
-			for _, t := range Tokenize(text) {
-				id, ok := termID[t]
+			buf = terms(text, buf, func(t []byte) {
+				id, ok := termID[string(t)]
 				if !ok {
-					id = len(terms)
-					termID[t] = id
-					terms = append(terms, t)
+					id = len(names)
+					termID[string(t)] = id
+					names = append(names, string(t))
 					lists = append(lists, nil)
 					count = append(count, 0)
 				}
@@ -94,7 +96,7 @@ func NewIndex(passages []Passage, p Params) *Index {
 				}
 				count[id]++
 				n++
-			}
+			})
 		}
 		for _, id := range touched {
 			lists[id] = append(lists[id], posting{uint32(i), count[id]})
@@ -113,7 +115,7 @@ func NewIndex(passages []Passage, p Params) *Index {
 	for i, l := range lens {
 		ix.norm[i] = float32(p.K1 * (1 - p.B + p.B*float64(l)/max(ix.avgdl, 1)))
 	}
-	for id, t := range terms {
+	for id, t := range names {
 		ix.postings[t] = lists[id]
 		ix.idf[t] = IDF(ix.n, len(lists[id]))
 	}
@@ -233,19 +235,52 @@ func init() {
 // Tokenize splits text into index terms (see the package comment).
 func Tokenize(s string) []string {
 	var out []string
-	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	}) {
-		if stopwords[w] {
-			continue
-		}
-		out = append(out, stem(w))
-	}
+	terms(s, nil, func(t []byte) { out = append(out, string(t)) })
 	return out
 }
 
-// stem removes a plural "s" so that "cataracts" finds "cataract".
-func stem(w string) string {
+// terms calls emit with each index term of s, in a buffer it reuses (emit
+// copies what it keeps), and returns the buffer for the next call. Indexing
+// runs it over every passage at start-up, so it lower-cases ASCII in place and
+// looks maps up without allocating.
+func terms(s string, buf []byte, emit func([]byte)) []byte {
+	buf = buf[:0]
+	flush := func() {
+		if len(buf) == 0 || stopwords[string(buf)] {
+			buf = buf[:0]
+			return
+		}
+		emit(stemBytes(buf))
+		buf = buf[:0]
+	}
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+				buf = append(buf, c)
+			case 'A' <= c && c <= 'Z':
+				buf = append(buf, c+'a'-'A')
+			default:
+				flush()
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			buf = utf8.AppendRune(buf, unicode.ToLower(r))
+		} else {
+			flush()
+		}
+		i += n
+	}
+	flush()
+	return buf
+}
+
+// stemBytes removes a plural "s" so that "cataracts" finds "cataract".
+func stemBytes(w []byte) []byte {
 	if len(w) < 5 || w[len(w)-1] != 's' {
 		return w
 	}
@@ -253,8 +288,10 @@ func stem(w string) string {
 	case 's', 'u', 'i':
 		return w
 	}
-	if strings.ContainsAny(w, "0123456789") {
-		return w
+	for _, c := range w {
+		if '0' <= c && c <= '9' {
+			return w
+		}
 	}
 	return w[:len(w)-1]
 }
