@@ -111,12 +111,30 @@ func run(args []string) error {
 		rm.Shutdown(context.Background())
 		return err
 	}
+	// The knowledge base loads while the model does: both take seconds.
+	type kbResult struct {
+		s   *server.Sources
+		err error
+	}
+	kbc := make(chan kbResult, 1)
+	go func() {
+		s, err := loadSources(f.kb, log)
+		kbc <- kbResult{s, err}
+	}()
 	bundle, err := startModel(ctx, f, rm)
+	if err == nil {
+		if kb := <-kbc; kb.err != nil {
+			err = kb.err
+		} else {
+			kbc <- kb
+		}
+	}
 	if err != nil {
 		ln.Close()
 		rm.Shutdown(context.Background())
 		return err
 	}
+	sources := (<-kbc).s
 	eng := engine.New(f.eng, &bundle)
 
 	var static fs.FS
@@ -131,10 +149,6 @@ func run(args []string) error {
 		if o = strings.TrimSpace(strings.ToLower(o)); o != "" {
 			origins = append(origins, strings.TrimSuffix(o, "/"))
 		}
-	}
-	sources, err := loadSources(f.kb, log)
-	if err != nil {
-		return err
 	}
 	cs := chatSettings(bundle.Name, bundle.Sampling, f.eng)
 	cs.RAG = bundle.RAG // the checkbox's initial state: the model's default
