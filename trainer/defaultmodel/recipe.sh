@@ -19,7 +19,7 @@
 #   MIN_COUNT  drop training-split tokens seen fewer times (default 16)
 #   LIMIT      evaluate the first N test rows (default 0: all 1,636)
 #   RAG_LIMIT  test rows of the int8 model's evaluation without and with retrieved
-#              passages (default 350; 0: all)
+#              passages (default 0: all)
 #   LORA_QTYPE demo of the LoRA pipeline on top of the model: fine-tune an adapter on
 #              the rows of one question type and evaluate base vs fine-tuned side by side
 #              on that type's test rows (default treatment; empty skips it)
@@ -35,7 +35,7 @@ STEPS3=${STEPS3:-5000}
 MIN_COUNT=${MIN_COUNT:-16}
 LIMIT=${LIMIT:-0}
 LORA_QTYPE=${LORA_QTYPE-treatment}
-RAG_LIMIT=${RAG_LIMIT:-350} # test rows of the with/without retrieval comparison (0 = all)
+RAG_LIMIT=${RAG_LIMIT:-0} # test rows of the with/without retrieval comparison (0 = all)
 LORA_STEPS=${LORA_STEPS:-200}
 SHIP=${SHIP:-1}
 T=$RUN/bin/trainer
@@ -124,9 +124,9 @@ if [ ! -f "$RUN/int8/config.json" ]; then
 fi
 
 if [ ! -f "$RUN/eval-rag/report.json" ]; then
-	say "eval: the shipped int8 model without and with retrieved passages (RAG), first $RAG_LIMIT test rows"
+	say "eval: the shipped int8 model without and with retrieved passages (RAG), test rows (limit $RAG_LIMIT; 0 = all)"
 	"$T" eval --model "$RUN/int8" --label default --compare-model "$RUN/int8" --compare-rag --compare-label default \
-		--data "$RUN/splits" --split test --limit "$RAG_LIMIT" --batch-size 16 --max-new-tokens 256 --out "$RUN/eval-rag"
+		--data "$RUN/splits" --split test --limit "$RAG_LIMIT" --batch-size 16 --max-new-tokens 256 --no-perplexity --out "$RUN/eval-rag"
 fi
 
 LORA=$RUN/lora-${LORA_QTYPE// /-}
