@@ -27,12 +27,12 @@ import (
 )
 
 type flags struct {
-	model, adapter, addr, data, trainer, static, origins, logFormat, tlsCert, tlsKey string
-	allowedHosts, runRoots, trustedProxies                                           string
-	maxQueuedRuns, maxStreamsPerClient                                               int
-	requireLogin                                                                     bool
-	grace, stallAfter                                                                time.Duration
-	eng                                                                              engine.Config
+	model, adapter, addr, data, trainer, static, origins, logFormat, tlsCert, tlsKey, kb string
+	allowedHosts, runRoots, trustedProxies                                               string
+	maxQueuedRuns, maxStreamsPerClient                                                   int
+	requireLogin                                                                         bool
+	grace, stallAfter                                                                    time.Duration
+	eng                                                                                  engine.Config
 }
 
 func parseFlags(args []string) (flags, error) {
@@ -40,6 +40,7 @@ func parseFlags(args []string) (flags, error) {
 	fs := flag.NewFlagSet("backend", flag.ContinueOnError)
 	fs.StringVar(&f.model, "model", "", "model directory to serve: Hugging Face Qwen2 (base or merged) or a medqa int8/int4 directory (default: the last activated model, else the embedded default model)")
 	fs.StringVar(&f.adapter, "adapter", "", "PEFT adapter directory applied on top of --model")
+	fs.StringVar(&f.kb, "kb", defaultKB, `knowledge base answers cite and RAG prompts hold (.jsonl or .jsonl.gz, written by "trainer kb"); "" or a missing default: no sources`)
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.StringVar(&f.data, "data", "data", "data directory: run store (medqa.db), run artifacts (runs/<id>/), admin password hash")
 	fs.StringVar(&f.trainer, "trainer", "", `command that runs the trainer CLI (default: "bin/trainer" if built, else "go run ./trainer")`)
@@ -152,12 +153,30 @@ func run(args []string) error {
 		rm.Shutdown(context.Background())
 		return err
 	}
+	// The knowledge base loads while the model does: both take seconds.
+	type kbResult struct {
+		s   *server.Sources
+		err error
+	}
+	kbc := make(chan kbResult, 1)
+	go func() {
+		s, err := loadSources(f.kb, log)
+		kbc <- kbResult{s, err}
+	}()
 	bundle, err := startModel(ctx, f, rm)
+	if err == nil {
+		if kb := <-kbc; kb.err != nil {
+			err = kb.err
+		} else {
+			kbc <- kb
+		}
+	}
 	if err != nil {
 		ln.Close()
 		rm.Shutdown(context.Background())
 		return err
 	}
+	sources := (<-kbc).s
 	eng := engine.New(f.eng, &bundle)
 
 	var static fs.FS
@@ -174,11 +193,13 @@ func run(args []string) error {
 		}
 	}
 	proxies, _ := auth.ParsePrefixes(f.trustedProxies) // checked by parseFlags
+	cs := chatSettings(bundle.Name, bundle.Sampling, f.eng)
+	cs.RAG = bundle.RAG // the checkbox's initial state: the model's default
 	srv := server.New(server.Options{
-		Engine: eng, Auth: au, Runs: rm, LoadModel: loadModel, Logger: log,
+		Engine: eng, Auth: au, Runs: rm, LoadModel: loadModel, Logger: log, Sources: sources,
 		TrustedProxies: proxies, MaxStreamsPerClient: f.maxStreamsPerClient,
 		AllowedOrigins: origins, AllowedHosts: allowedHosts(f.allowedHosts, f.addr), RequireLogin: f.requireLogin,
-		Pages: pages(au, rm, eng, static, chatSettings(bundle.Name, bundle.Sampling, f.eng)),
+		Pages: pages(au, rm, eng, static, cs),
 	})
 	hs := srv.HTTPServer(f.addr)
 	serveErr := make(chan error, 1)
@@ -276,4 +297,25 @@ func startModel(ctx context.Context, f flags, rm *runs.Manager) (engine.Bundle, 
 		slog.Error("the last activated model does not load; using the default", "model", m.Name(), "err", err)
 	}
 	return loadDefaultModel(ctx)
+}
+
+// defaultKB is the shipped knowledge base, found when the server runs in the repository.
+const defaultKB = "files/medquad_kb.jsonl.gz"
+
+// loadSources reads and indexes the knowledge base; without one the server runs, citing
+// nothing. Only the default may be missing.
+func loadSources(path string, log *slog.Logger) (*server.Sources, error) {
+	if path == "" {
+		return nil, nil
+	}
+	if _, err := os.Stat(path); path == defaultKB && errors.Is(err, os.ErrNotExist) {
+		log.Warn("no knowledge base: answers cite no sources", "kb", path)
+		return nil, nil
+	}
+	s, err := server.LoadSources(path)
+	if err != nil {
+		return nil, fmt.Errorf("--kb: %w", err)
+	}
+	log.Info("knowledge base loaded", "kb", path, "passages", len(s.KB), "load_ms", s.Load.Milliseconds())
+	return s, nil
 }

@@ -97,6 +97,7 @@ func loadQwen2(_ context.Context, name, dir, adapter string) (b engine.Bundle, e
 		Context:   m.Config.MaxPositionEmbeddings,
 		Sampling: engine.Sampling{Temperature: opt.Temperature, TopP: opt.TopP, TopK: opt.TopK,
 			RepetitionPenalty: opt.RepetitionPenalty},
+		RAG:    gc.RAG,
 		Close:  func() error { m.Close(); return nil },
 		Client: client,
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"medqa/trainer/data"
+	"medqa/wasm/retrieve"
 )
 
 func init() {
@@ -29,6 +30,7 @@ func runData(args []string) error {
 	val := fs.Float64("validation", 0.09, "fraction of rows for validation")
 	test := fs.Float64("test", 0.10, "fraction of rows for test")
 	withContext := fs.Bool("pubmedqa-context", false, "put PubMedQA's abstract before the question in the user turn")
+	rag := fs.Bool("rag", false, "put the top 3 passages retrieved from the train split (never the row's own answer) into each user turn (docs/retrieval.md)")
 	system := fs.String("system-prompt", data.DefaultSystemPrompt, "system turn of every conversation (empty: no system turn)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: trainer data --input FILE [--input FILE …] --out DIR [flags]")
@@ -52,6 +54,9 @@ func runData(args []string) error {
 	})
 	if err != nil {
 		return err
+	}
+	if *rag {
+		ds.AddRAG(retrieve.DefaultK)
 	}
 	if err := ds.WriteDir(*out); err != nil {
 		return err

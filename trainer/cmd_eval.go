@@ -45,6 +45,8 @@ func runEval(args []string) error {
 	seed := fs.Uint64("seed", 0, "sampling seed")
 	noPPL := fs.Bool("no-perplexity", false, "skip the perplexity pass")
 	worst := fs.Int("worst", 10, "worst-scoring examples shown in report.html")
+	rag := fs.Bool("rag", false, "answer --model with retrieved passages in the prompt (index: the train split of --data only)")
+	cmpRAG := fs.Bool("compare-rag", false, "answer --compare-model with retrieved passages in the prompt")
 	out := fs.String("out", "", "report directory (report.json, report.html)")
 	dtype := fs.String("dtype", "f32", "run dtype: f32, bf16, f16")
 	device := fs.String("device", "cpu", "cpu, cuda or cuda:N")
@@ -67,10 +69,33 @@ func runEval(args []string) error {
 	if err != nil {
 		return err
 	}
-	type spec struct{ dir, adapter, label string }
-	specs := []spec{{*model, *adapter, *label}}
+	type spec struct {
+		dir, adapter, label string
+		rag                 bool
+	}
+	specs := []spec{{*model, *adapter, *label, *rag}}
 	if *cmpModel != "" {
-		specs = append(specs, spec{*cmpModel, *cmpAdapter, *cmpLabel})
+		specs = append(specs, spec{*cmpModel, *cmpAdapter, *cmpLabel, *cmpRAG})
+	} else if *cmpRAG {
+		return errors.New("--compare-rag needs --compare-model")
+	}
+	// The hallucination rate checks gene symbols against every MedQuAD
+	// answer of the row's focus, all splits included.
+	all, err := eval.ReadSplits(*dataDir)
+	if err != nil {
+		return err
+	}
+	support := eval.NewGeneSupport(all)
+	var ragRows []eval.Row
+	var recall float64
+	if *rag || *cmpRAG {
+		g, err := eval.NewRAG(*dataDir, rows)
+		if err != nil {
+			return err
+		}
+		ragRows, recall = g.Augment(rows)
+		fmt.Fprintf(os.Stderr, "eval: RAG index: %d passages of the train split (%d dropped: their answer is an evaluated reference); recall@%d %.2f%%\n",
+			len(g.KB), g.Excluded, eval.RAGTopK, recall)
 	}
 	sampling := qwen2.Sampling{Temperature: *temp, TopP: *topP, TopK: *topK, Seed: *seed}
 	decoding := "greedy"
@@ -90,7 +115,12 @@ func runEval(args []string) error {
 			t.Label = sp.label
 		}
 		fmt.Fprintf(os.Stderr, "eval: %s: %d rows of %s, tokenizer from %s\n", t.Label, len(rows), filepath.Join(*dataDir, *split+".jsonl"), t.TokenizerSource)
-		preds, dur, err := eval.Generate(ctx, t, rows, eval.GenOptions{MaxNewTokens: *maxNew, BatchSize: *batch, Sampling: sampling,
+		genRows := rows
+		if sp.rag {
+			genRows = ragRows
+			t.Label += " + RAG"
+		}
+		preds, dur, err := eval.Generate(ctx, t, genRows, eval.GenOptions{MaxNewTokens: *maxNew, BatchSize: *batch, Sampling: sampling,
 			Progress: func(done, total int) { fmt.Fprintf(os.Stderr, "eval: %s: generated %d/%d\n", t.Label, done, total) }})
 		if err != nil {
 			t.Close()
@@ -103,7 +133,11 @@ func runEval(args []string) error {
 				return err
 			}
 		}
-		results = append(results, eval.Result{Target: t, Predictions: preds, NLL: nll, GenTime: dur})
+		res := eval.Result{Target: t, Predictions: preds, NLL: nll, GenTime: dur, RAG: sp.rag}
+		if sp.rag {
+			res.RecallAt3 = &recall
+		}
+		results = append(results, res)
 		t.Close()
 	}
 	if len(results) == 2 && results[0].Target.Label == results[1].Target.Label {
@@ -114,6 +148,7 @@ func runEval(args []string) error {
 	if err != nil {
 		return err
 	}
+	rep.Hallucination(rows, support)
 	if err := rep.WriteDir(*out, *worst); err != nil {
 		return err
 	}
@@ -127,8 +162,12 @@ func runEval(args []string) error {
 		if o.BLEU != nil {
 			bleu = fmt.Sprintf("%.2f", *o.BLEU)
 		}
-		fmt.Printf("%s: n=%d F1 %.2f  ROUGE-1 %.2f  ROUGE-2 %.2f  ROUGE-L %.2f  ROUGE-Lsum %.2f  BLEU %s  sacreBLEU %.2f  ppl %s\n",
-			m.Label, o.N, o.F1, o.Rouge1, o.Rouge2, o.RougeL, o.RougeLsum, bleu, o.SacreBLEU, ppl)
+		recall := ""
+		if o.RetrievalRecallAt3 != nil {
+			recall = fmt.Sprintf("  recall@3 %.2f", *o.RetrievalRecallAt3)
+		}
+		fmt.Printf("%s: n=%d F1 %.2f  ROUGE-1 %.2f  ROUGE-2 %.2f  ROUGE-L %.2f  ROUGE-Lsum %.2f  BLEU %s  sacreBLEU %.2f  ppl %s  hallucination %.2f (%d gene symbols)%s\n",
+			m.Label, o.N, o.F1, o.Rouge1, o.Rouge2, o.RougeL, o.RougeLsum, bleu, o.SacreBLEU, ppl, *o.HallucinationRate, *o.GeneSymbols, recall)
 	}
 	fmt.Printf("report: %s, %s\n", filepath.Join(*out, "report.html"), filepath.Join(*out, "report.json"))
 	return nil

@@ -51,6 +51,7 @@ type ChatSettings struct {
 	TopP           float64 // default nucleus mass
 	MaxTokens      int     // default max new tokens
 	MaxTokensLimit int     // upper bound the server accepts
+	RAG            bool    // the model's default: answers from retrieved passages (docs/retrieval.md)
 }
 
 // DefaultChatSettings are the sampling defaults when the server gives none.

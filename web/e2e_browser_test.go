@@ -64,6 +64,28 @@ func TestBrowserChatStreamsAndStops(t *testing.T) {
 	if meta := tb.Text("#log .msg.assistant .meta"); !strings.Contains(meta, "24.5 tokens/s") || !strings.Contains(meta, "first token 42 ms") {
 		t.Errorf("done frame not shown: %q", meta)
 	}
+	// The sources arrive before the answer and stay under it as cards: organisation, title
+	// linking to the NIH page, reachable with the keyboard; markup in a title stays text and
+	// a non-http URL gets no link.
+	cards := browser.Eval[[]string](tb, `[...document.querySelectorAll("#log .msg.assistant .sources li.source")].map(li => li.innerText.replace(/\s+/g, " ").trim())`)
+	if len(cards) != 2 || cards[0] != "MedlinePlus (NLM) What is (are) Glaucoma? Glaucoma · information" ||
+		!strings.HasPrefix(cards[1], "Genetics Home Reference (NLM) <img src=x onerror=alert(1)>Glaucoma?") {
+		t.Fatalf("source cards = %q", cards)
+	}
+	if links := browser.Eval[[]string](tb, `[...document.querySelectorAll("#log .msg.assistant .sources a")].map(a => a.href + " " + a.rel)`); len(links) != 1 ||
+		links[0] != "https://www.nlm.nih.gov/medlineplus/glaucoma.html noopener noreferrer" {
+		t.Fatalf("source links = %q, want the http(s) one only", links)
+	}
+	if !browser.Eval[bool](tb, `(() => { const a = document.querySelector("#log .sources a"); a.focus(); return document.activeElement === a && a.tabIndex === 0; })()`) {
+		t.Error("the source link cannot take keyboard focus")
+	}
+	if browser.Eval[bool](tb, `document.querySelector("#log .sources img") !== null`) {
+		t.Error("a source title was parsed as HTML")
+	}
+	// The sources sit under the answer text, above its meta line.
+	if order := browser.Eval[[]string](tb, `[...document.querySelector("#log .msg.assistant").children].map(e => e.className)`); strings.Join(order, ",") != "who,text,sources,meta" {
+		t.Errorf("answer layout = %q", order)
+	}
 	tb.Shot("chat")
 
 	// Second question: stop it mid-answer with the Stop button.
@@ -87,6 +109,12 @@ func TestBrowserChatStreamsAndStops(t *testing.T) {
 	stops, asks := fake.counts()
 	if stops != 1 || len(asks) != 2 || asks[1] != "And how is it treated?" {
 		t.Errorf("server saw stops=%d asks=%q", stops, asks)
+	}
+	fake.mu.Lock()
+	rags := fmt.Sprint(fake.rags)
+	fake.mu.Unlock()
+	if rags != "[false false]" { // the checkbox's default: DefaultChatSettings has RAG off
+		t.Errorf("asks carried rag %s, want [false false]", rags)
 	}
 	if !browser.Eval[bool](tb, `!document.getElementById("send").disabled && document.getElementById("stop").disabled`) {
 		t.Error("after stop, Send should be enabled and Stop disabled")

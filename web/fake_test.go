@@ -30,6 +30,7 @@ type fakeBackend struct {
 	order    []string
 	stops    int      // stop frames received on /ws/chat
 	asks     []string // questions received
+	rags     []any    // each ask's "rag" field (nil when absent)
 	sessions map[string]bool
 }
 
@@ -311,7 +312,9 @@ func (f *fakeBackend) chat(w http.ResponseWriter, r *http.Request) {
 		last, _ := msgs[len(msgs)-1].(map[string]any)
 		f.mu.Lock()
 		f.asks = append(f.asks, fmt.Sprint(last["content"]))
+		f.rags = append(f.rags, m["rag"])
 		f.mu.Unlock()
+		conn.WriteJSON(map[string]any{"type": "sources", "sources": fakeSources})
 		words := strings.SplitAfter(fakeAnswer, " ")
 		sent := 0
 	stream:
@@ -355,4 +358,15 @@ func (f *fakeBackend) handler(wasm ...fs.FS) http.Handler {
 	}
 	mux.Handle("/", New(d))
 	return mux
+}
+
+// fakeSources is the sources frame fakeBackend sends before every answer; the second title
+// is markup that must show as text.
+var fakeSources = []map[string]any{
+	{"id": "MPlusHealthTopics/0000001/1", "title": "What is (are) Glaucoma?", "focus": "Glaucoma", "qtype": "information",
+		"source": "MPlusHealthTopics", "organisation": "MedlinePlus (NLM)", "url": "https://www.nlm.nih.gov/medlineplus/glaucoma.html",
+		"text": "Glaucoma is a group of diseases…", "score": 12.5},
+	{"id": "GHR/0000002/1", "title": "<img src=x onerror=alert(1)>Glaucoma?", "focus": "Primary congenital glaucoma", "qtype": "information",
+		"source": "GHR", "organisation": "Genetics Home Reference (NLM)", "url": "javascript:alert(1)",
+		"text": "…", "score": 9.1},
 }

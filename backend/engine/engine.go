@@ -23,6 +23,7 @@ type Stats struct {
 	Model   string // "" when none is loaded
 	Active  int    // requests in the decode batch
 	Waiting int    // requests queued for a slot
+	RAG     bool   // the model's default for retrieval-augmented prompts
 }
 
 // Engine serialises all model work onto one goroutine and batches the active requests'
@@ -110,7 +111,7 @@ func (e *Engine) Stats() Stats {
 	defer e.mu.Unlock()
 	s := Stats{Active: int(e.active.Load()), Waiting: len(e.waiting)}
 	if e.cur != nil {
-		s.Model = e.cur.Name
+		s.Model, s.RAG = e.cur.Name, e.cur.RAG
 	}
 	return s
 }

@@ -65,6 +65,9 @@ type Bundle struct {
 	Stop     []int    // token ids that end a reply; not part of the reply's text
 	Context  int      // most tokens (prompt + reply) the model takes; 0: no limit
 	Sampling Sampling // defaults for parameters a request leaves out (generation_config.json)
+	// RAG: the model's default for retrieval-augmented prompts (generation_config.json's
+	// medqa_rag); a request's "rag" overrides it.
+	RAG bool
 	// Close frees the model once the engine has stopped using it (after a swap, or at
 	// shutdown); it may run on any goroutine. May be nil.
 	Close func() error

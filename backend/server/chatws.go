@@ -21,6 +21,7 @@ type wsIn struct {
 	Type     string         `json:"type"` // "ask" or "stop"
 	Messages []chat.Message `json:"messages"`
 	Params   engine.Params  `json:"params"`
+	RAG      *bool          `json:"rag"` // passages in the prompt; absent: the model's default
 	bad      string         // why the frame could not be read, if it could not
 }
 
@@ -35,6 +36,12 @@ type wsOut struct {
 	Code         string    `json:"code,omitempty"` // error
 	Message      string    `json:"message,omitempty"`
 	RetryAfterS  int       `json:"retry_after_s,omitempty"`
+}
+
+// wsSources is the frame that precedes an answer's first token.
+type wsSources struct {
+	Type    string   `json:"type"` // "sources"
+	Sources []Source `json:"sources"`
 }
 
 type wsUsage struct {
@@ -172,7 +179,8 @@ func (s *Server) chatSocket(w http.ResponseWriter, r *http.Request) {
 				release = rel
 				ctx, stopAsk := context.WithCancel(r.Context())
 				cancel = stopAsk
-				st, err := s.opt.Engine.Generate(ctx, engine.Request{Messages: m.Messages, Params: m.Params})
+				req, srcs := s.ground(engine.Request{Messages: m.Messages, Params: m.Params}, m.RAG)
+				st, err := s.opt.Engine.Generate(ctx, req)
 				if err != nil {
 					cancel()
 					release()
@@ -182,6 +190,14 @@ func (s *Server) chatSocket(w http.ResponseWriter, r *http.Request) {
 					continue
 				}
 				stream, ready = st, st.Ready()
+				// The sources go before the first token: this goroutine writes every frame,
+				// and tokens only go out from the ready case below.
+				if srcs != nil {
+					conn.SetWriteDeadline(time.Now().Add(s.opt.WriteWait))
+					if conn.WriteJSON(wsSources{Type: "sources", Sources: srcs}) != nil {
+						return
+					}
+				}
 			}
 
 		case <-ready:

@@ -33,6 +33,7 @@ type oaRequest struct {
 	MaxTokens           *int     `json:"max_tokens"`
 	MaxCompletionTokens *int     `json:"max_completion_tokens"`
 	N                   *int     `json:"n"`
+	RAG                 *bool    `json:"rag"` // medqa's: passages in the prompt; absent: the model's default
 }
 
 type oaMessage struct {
@@ -149,6 +150,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, err, 0)
 		return
 	}
+	req, srcs := s.ground(req, q.RAG)
 	st, err := s.opt.Engine.Generate(r.Context(), req) // the client going away cancels it
 	if err != nil {
 		s.refuse(w, err, 0)
@@ -157,7 +159,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	id, created := completionID(), time.Now().Unix()
 	rc := http.NewResponseController(w)
 	if q.Stream {
-		s.streamCompletion(w, rc, st, id, created, q.StreamOptions != nil && q.StreamOptions.IncludeUsage)
+		s.streamCompletion(w, rc, st, id, created, q.StreamOptions != nil && q.StreamOptions.IncludeUsage, srcs)
 		return
 	}
 	rc.SetWriteDeadline(time.Time{}) // generation may outlast the server's WriteTimeout
@@ -168,7 +170,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc.SetWriteDeadline(time.Now().Add(s.opt.WriteWait))
-	writeJSON(w, http.StatusOK, map[string]any{
+	body := map[string]any{
 		"id": id, "object": "chat.completion", "created": created, "model": res.Model,
 		"choices": []any{map[string]any{
 			"index": 0, "message": map[string]any{"role": "assistant", "content": text},
@@ -176,7 +178,11 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		}},
 		"usage":  usage(res),
 		"timing": map[string]any{"ttft_ms": ms(res.TTFT), "tokens_per_s": res.TokensPerS(), "queue_ms": ms(res.QueueWait), "total_ms": ms(res.Total)},
-	})
+	}
+	if srcs != nil {
+		body["sources"] = srcs // medqa's extension; OpenAI clients ignore it
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 type oaChunk struct {
@@ -196,7 +202,8 @@ type oaChunkChoice struct {
 
 // streamCompletion sends server-sent events: a role chunk, content chunks as text becomes
 // complete, a chunk with the finish reason, optionally a usage chunk, then [DONE].
-func (s *Server) streamCompletion(w http.ResponseWriter, rc *http.ResponseController, st *engine.Stream, id string, created int64, withUsage bool) {
+// The first chunk carries the sources (medqa's extension) when there are any.
+func (s *Server) streamCompletion(w http.ResponseWriter, rc *http.ResponseController, st *engine.Stream, id string, created int64, withUsage bool, srcs []Source) {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -217,7 +224,14 @@ func (s *Server) streamCompletion(w http.ResponseWriter, rc *http.ResponseContro
 		return oaChunk{id, "chat.completion.chunk", created, model, []oaChunkChoice{{0, delta, finish}}, nil}
 	}
 	w.WriteHeader(http.StatusOK)
-	if send(chunk(map[string]string{"role": "assistant", "content": ""}, nil)) != nil {
+	first := any(chunk(map[string]string{"role": "assistant", "content": ""}, nil))
+	if srcs != nil {
+		first = struct {
+			oaChunk
+			Sources []Source `json:"sources"`
+		}{chunk(map[string]string{"role": "assistant", "content": ""}, nil), srcs}
+	}
+	if send(first) != nil {
 		return // the client is gone; r.Context() cancels the generation
 	}
 	for {

@@ -32,6 +32,7 @@ type Options struct {
 	// engine to the result.
 	LoadModel ModelLoader
 	Pages     http.Handler // the web pages, mounted at "/"; nil: 404
+	Sources   *Sources     // the knowledge base answers cite and RAG prompts hold; nil: none
 	Static    fs.FS        // served at /static/; nil: none
 	Logger    *slog.Logger
 
@@ -132,6 +133,7 @@ func New(opt Options) *Server {
 	mux.Handle("POST /v1/chat/completions", chat(s.chatCompletions))
 	mux.Handle("GET /v1/models", chat(s.listModels))
 	mux.Handle("GET /api/tokenizer/{file}", chat(s.tokenizerFile))
+	mux.Handle("GET /api/sources", chat(s.sourcesAPI))
 
 	mux.HandleFunc("POST /api/login", opt.Auth.LoginHandler)
 	mux.HandleFunc("GET /api/session", opt.Auth.SessionHandler)

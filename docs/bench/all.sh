@@ -21,6 +21,8 @@ benches=(
 	"metrics-go|go test -run ^\$ -bench . -benchtime 3x ./wasm/metrics"
 	"metrics-nltk-stem|python3 wasm/metrics/testdata/nltk_stem_bench.py files/medquad_qa.csv.gz"
 	"data-go|go test -run ^\$ -bench . -benchtime 3x ./trainer/data"
+	"retrieve-go|go test -run ^\$ -bench . -benchtime 2s ./wasm/retrieve"
+	"retrieve-recall|docs/bench/retrieve_recall.sh"
 	"qwen2-vs-pytorch|trainer/qwen2/bench/bench.sh"
 	"quant-vs-llamacpp|trainer/quant/bench/bench.sh"
 	"qwen2-decode|go test -run ^\$ -bench BenchmarkDecode\$ -benchtime 3x -count 2 ./trainer/qwen2"

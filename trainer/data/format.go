@@ -23,8 +23,11 @@ func (r Row) Messages(system string) []chat.Message {
 }
 
 // Prompt is the user turn: the question, preceded by its context when the
-// row has one.
+// row has one; with retrieval (AddRAG), the passages and that question.
 func (r Row) Prompt() string {
+	if r.augmented != "" {
+		return r.augmented
+	}
 	if r.Context == "" {
 		return r.Question
 	}

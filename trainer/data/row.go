@@ -18,4 +18,8 @@ type Row struct {
 	Source   string `json:"source"`
 	// Context is PubMedQA's abstract, present only with --pubmedqa-context.
 	Context string `json:"context,omitempty"`
+	// Retrieved are the space-separated IDs of the training rows whose
+	// answers AddRAG put into the user turn (--rag); augmented is that turn.
+	Retrieved string `json:"retrieved,omitempty"`
+	augmented string
 }

@@ -18,6 +18,8 @@
 #              (default 5000; 0 skips it). 600+350+5000 is the shipped model.
 #   MIN_COUNT  drop training-split tokens seen fewer times (default 16)
 #   LIMIT      evaluate the first N test rows (default 0: all 1,636)
+#   RAG_LIMIT  test rows of the int8 model's evaluation without and with retrieved
+#              passages (default 0: all)
 #   LORA_QTYPE demo of the LoRA pipeline on top of the model: fine-tune an adapter on
 #              the rows of one question type and evaluate base vs fine-tuned side by side
 #              on that type's test rows (default treatment; empty skips it)
@@ -33,6 +35,7 @@ STEPS3=${STEPS3:-5000}
 MIN_COUNT=${MIN_COUNT:-16}
 LIMIT=${LIMIT:-0}
 LORA_QTYPE=${LORA_QTYPE-treatment}
+RAG_LIMIT=${RAG_LIMIT:-0} # test rows of the with/without retrieval comparison (0 = all)
 LORA_STEPS=${LORA_STEPS:-200}
 SHIP=${SHIP:-1}
 T=$RUN/bin/trainer
@@ -120,6 +123,12 @@ if [ ! -f "$RUN/int8/config.json" ]; then
 	"$T" quantize --model "$MODEL" --out "$RUN/int8" --bits 8 --data "$RUN/splits" | tee "$RUN/quantize.log"
 fi
 
+if [ ! -f "$RUN/eval-rag/report.json" ]; then
+	say "eval: the shipped int8 model without and with retrieved passages (RAG), test rows (limit $RAG_LIMIT; 0 = all)"
+	"$T" eval --model "$RUN/int8" --label default --compare-model "$RUN/int8" --compare-rag --compare-label default \
+		--data "$RUN/splits" --split test --limit "$RAG_LIMIT" --batch-size 16 --max-new-tokens 256 --no-perplexity --out "$RUN/eval-rag"
+fi
+
 LORA=$RUN/lora-${LORA_QTYPE// /-}
 if [ -n "$LORA_QTYPE" ] && [ ! -f "$LORA/eval/report.json" ]; then
 	say "LoRA demo: adapter on the \"$LORA_QTYPE\" rows, then base vs fine-tuned on its test rows"
@@ -142,11 +151,12 @@ fi
 if [ "$SHIP" = 1 ]; then
 	say "ship: $RUN/int8 -> assets/model"
 	rm -rf assets/model.tmp
-	mkdir -p assets/model.tmp/eval
+	mkdir -p assets/model.tmp/eval/full-test
 	cp "$RUN"/int8/* assets/model.tmp/
 	cp "$MODEL/generation_config.json" assets/model.tmp/
 	cp "$RUN/tokenizer/vocab_map.json" assets/model.tmp/
-	cp "$RUN/eval/report.json" "$RUN/eval/report.html" assets/model.tmp/eval/
+	cp "$RUN/eval-rag/report.json" "$RUN/eval-rag/report.html" assets/model.tmp/eval/
+	cp "$RUN/eval/report.json" "$RUN/eval/report.html" assets/model.tmp/eval/full-test/
 	cp "$RUN/train/run.json" assets/model.tmp/training_run_stage1.json
 	for n in 2 3; do
 		[ -f "$RUN/train$n/run.json" ] && cp "$RUN/train$n/run.json" assets/model.tmp/training_run_stage$n.json

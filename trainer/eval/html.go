@@ -108,6 +108,8 @@ func overallRows(r *Report) []metricRow {
 		{"Perplexity (reference answers)", func(s Summary) *float64 { return s.Perplexity }, true, false},
 		{"Mean answer tokens (count)", func(s Summary) *float64 { return ptr(s.MeanTokens) }, false, false},
 		{"Answers cut at max tokens (count)", func(s Summary) *float64 { return ptr(float64(s.LengthStops)) }, true, true},
+		{"Hallucination rate (% of gene symbols unsupported)", func(s Summary) *float64 { return s.HallucinationRate }, true, false},
+		{"Retrieval recall@3 (% same focus)", func(s Summary) *float64 { return s.RetrievalRecallAt3 }, false, false},
 	}
 	var rows []metricRow
 	for _, m := range ms {
@@ -138,6 +140,11 @@ func overallRows(r *Report) []metricRow {
 		}
 		rows = append(rows, row)
 	}
+	ragRow := metricRow{Name: "Retrieval-augmented (RAG)"}
+	for _, mr := range r.Models {
+		ragRow.Values = append(ragRow.Values, map[bool]string{true: "yes", false: "no"}[mr.RAG])
+	}
+	rows = append(rows, ragRow)
 	tps := metricRow{Name: "Generated tokens/s"}
 	for _, mr := range r.Models {
 		tps.Values = append(tps.Values, fmt.Sprintf("%.1f", mr.TokensPerSecond))

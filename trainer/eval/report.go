@@ -37,6 +37,7 @@ type ModelReport struct {
 	Model           string               `json:"model"`
 	Adapter         string               `json:"adapter,omitempty"`
 	Tokenizer       string               `json:"tokenizer"`
+	RAG             bool                 `json:"rag"` // answered with retrieved passages in the prompt
 	Overall         Summary              `json:"overall"`
 	Corpus          metrics.CorpusScores `json:"corpus"` // the metrics package's own corpus result
 	ByQType         []Group              `json:"by_qtype"`
@@ -72,6 +73,10 @@ type Result struct {
 	Predictions []Prediction
 	NLL         []NLL
 	GenTime     time.Duration
+	// RAG: the prompts held retrieved passages; RecallAt3 is their
+	// retrieval_recall_at_3.
+	RAG       bool
+	RecallAt3 *float64
 }
 
 // Build scores every result and assembles the report.
@@ -107,12 +112,13 @@ func Build(rows []Row, results []Result, set Settings) (*Report, error) {
 			all[i] = i
 		}
 		m := ModelReport{Label: res.Target.Label, Model: res.Target.Dir, Adapter: res.Target.Adapter,
-			Tokenizer: res.Target.TokenizerSource, GenerateSeconds: res.GenTime.Seconds()}
+			Tokenizer: res.Target.TokenizerSource, GenerateSeconds: res.GenTime.Seconds(), RAG: res.RAG}
 		var err error
 		if m.Overall, err = summarize(rows, outs, all); err != nil {
 			return nil, err
 		}
 		m.Corpus = *m.Overall.corpusScores
+		m.Overall.RetrievalRecallAt3 = res.RecallAt3
 		if m.ByQType, err = groups(rows, outs, func(r Row) string { return r.QType }); err != nil {
 			return nil, err
 		}

@@ -23,6 +23,7 @@ type Row struct {
 	Question string         `json:"question"`
 	Answer   string         `json:"answer"`
 	QType    string         `json:"qtype"`
+	Focus    string         `json:"focus,omitempty"`
 	Source   string         `json:"source"`
 	Messages []chat.Message `json:"messages"`
 }

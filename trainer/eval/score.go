@@ -47,20 +47,25 @@ func ScoreOne(prediction, reference string) (Scores, error) {
 // sacreBLEU from corpus statistics (BLEU null when undefined), and the
 // perplexity of the reference answers, exp(Σ NLL / Σ tokens).
 type Summary struct {
-	N            int      `json:"n"`
-	F1           float64  `json:"f1"`
-	ExactMatch   float64  `json:"exact_match"`
-	Rouge1       float64  `json:"rouge1"`
-	Rouge2       float64  `json:"rouge2"`
-	RougeL       float64  `json:"rougeL"`
-	RougeLsum    float64  `json:"rougeLsum"`
-	BLEU         *float64 `json:"bleu"`
-	SacreBLEU    float64  `json:"sacrebleu"`
-	Perplexity   *float64 `json:"perplexity"` // null when NLL was not measured
-	MeanTokens   float64  `json:"mean_answer_tokens"`
-	LengthStops  int      `json:"length_stops"` // answers cut by --max-new-tokens
-	NLLTokens    int      `json:"nll_tokens"`
-	corpusScores *metrics.CorpusScores
+	N           int      `json:"n"`
+	F1          float64  `json:"f1"`
+	ExactMatch  float64  `json:"exact_match"`
+	Rouge1      float64  `json:"rouge1"`
+	Rouge2      float64  `json:"rouge2"`
+	RougeL      float64  `json:"rougeL"`
+	RougeLsum   float64  `json:"rougeLsum"`
+	BLEU        *float64 `json:"bleu"`
+	SacreBLEU   float64  `json:"sacrebleu"`
+	Perplexity  *float64 `json:"perplexity"` // null when NLL was not measured
+	MeanTokens  float64  `json:"mean_answer_tokens"`
+	LengthStops int      `json:"length_stops"` // answers cut by --max-new-tokens
+	NLLTokens   int      `json:"nll_tokens"`
+	// HallucinationRate and GeneSymbols: see Hallucination (overall only).
+	HallucinationRate *float64 `json:"hallucination_rate,omitempty"`
+	GeneSymbols       *int     `json:"gene_symbols,omitempty"`
+	// RetrievalRecallAt3: see RAG.Augment (overall, RAG entries only).
+	RetrievalRecallAt3 *float64 `json:"retrieval_recall_at_3,omitempty"`
+	corpusScores       *metrics.CorpusScores
 }
 
 // summarize computes the Summary of the rows idx of one model's outputs.

@@ -19,6 +19,9 @@ type GenerationConfig struct {
 	TopP              *float64 `json:"top_p,omitempty"`
 	RepetitionPenalty *float64 `json:"repetition_penalty,omitempty"`
 	MaxNewTokens      *int     `json:"max_new_tokens,omitempty"`
+	// RAG is medqa's own key: the model answers, by default, from retrieved
+	// MedQuAD passages put in its prompt (docs/retrieval.md).
+	RAG bool `json:"medqa_rag,omitempty"`
 }
 
 // LoadGenerationConfig reads dir/generation_config.json; a missing file gives

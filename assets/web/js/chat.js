@@ -1,6 +1,7 @@
 // Chat page: streams answers over /ws/chat and, with the wasm module, shows the question's token
 // count and the exact prompt. Protocol: client sends {"type":"ask","messages":[…],"params":{…}} and
-// {"type":"stop"}; server sends token, done and error frames.
+// {"type":"stop"}; server sends a sources frame (the MedQuAD passages the answer cites), then
+// token, done and error frames.
 import { loadMedqa } from "./wasm.js";
 
 const $ = (id) => document.getElementById(id);
@@ -41,6 +42,9 @@ function onFrame(data) {
   try { f = JSON.parse(data); } catch { return; }
   if (!turn) return; // a late frame after a local stop
   switch (f.type) {
+    case "sources":
+      showSources(f.sources || []);
+      break;
     case "token":
       append(f.text || "");
       break;
@@ -61,6 +65,10 @@ function params() {
   };
 }
 
+function rag() {
+  return $("rag").checked;
+}
+
 function bubble(role, text) {
   log.querySelector(".hint")?.remove();
   const li = document.createElement("li");
@@ -74,6 +82,46 @@ function bubble(role, text) {
   li.append(who, body);
   log.append(li);
   return { el: li, body };
+}
+
+// showSources puts the passages under the answer as cards: organisation, title (a link to the
+// NIH page) and focus. Text goes in as text nodes only; links only to http(s) pages.
+function showSources(sources) {
+  if (!sources.length) return;
+  const box = document.createElement("section");
+  box.className = "sources";
+  box.setAttribute("aria-label", "Sources");
+  const h = document.createElement("h3");
+  h.textContent = "Sources";
+  const list = document.createElement("ol");
+  for (const s of sources) {
+    const li = document.createElement("li");
+    li.className = "source";
+    const org = document.createElement("span");
+    org.className = "org";
+    org.textContent = s.organisation || s.source || "";
+    let title;
+    if (/^https?:\/\//.test(s.url || "")) {
+      title = document.createElement("a");
+      title.href = s.url;
+      title.target = "_blank";
+      title.rel = "noopener noreferrer";
+    } else {
+      title = document.createElement("span");
+    }
+    title.className = "title";
+    title.textContent = s.title || s.focus || s.id;
+    li.append(org, title);
+    if (s.focus) {
+      const f = document.createElement("span");
+      f.className = "focus";
+      f.textContent = s.qtype ? `${s.focus} · ${s.qtype}` : s.focus;
+      li.append(f);
+    }
+    list.append(li);
+  }
+  box.append(h, list);
+  turn.el.append(box);
 }
 
 function nearBottom() {
@@ -110,7 +158,7 @@ async function ask(ev) {
   refreshPreview();
   try {
     const s = await connect();
-    s.send(JSON.stringify({ type: "ask", messages, params: params() }));
+    s.send(JSON.stringify({ type: "ask", messages, params: params(), rag: rag() }));
   } catch (err) {
     finish({ error: err.message });
   }
