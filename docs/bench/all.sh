@@ -26,6 +26,7 @@ benches=(
 	"qwen2-vs-pytorch|trainer/qwen2/bench/bench.sh"
 	"quant-vs-llamacpp|trainer/quant/bench/bench.sh"
 	"qwen2-decode|go test -run ^\$ -bench BenchmarkDecode\$ -benchtime 3x -count 2 ./trainer/qwen2"
+	"qwen2-decode-gemv|go test -run ^\$ -bench BenchmarkDecodeGEMV -benchtime 3x ./trainer/qwen2"
 	"lora-step|nice go test -run ^\$ -bench LoRAStep\$ -benchtime 1x ./trainer/sft"
 	"train-step|nice go test -run ^\$ -bench TrainStep -benchtime 3x ./trainer/defaultmodel"
 	"qlora|trainer/sft/bench/qlora.sh"
@@ -37,6 +38,7 @@ benches=(
 	"serve-fake|go test -run ^\$ -bench Streams -benchtime 2s -count 3 ./backend/server"
 	"serve-real|go test -run ^\$ -bench RealModelStreams -benchtime 3x ./backend"
 	"serve-default|docs/bench/serve_default.sh"
+	"soak|go test -count=1 -tags soak -run ^TestSoak\$ -v -timeout 10m ./backend"
 	"wasm-ready|go test -count 1 -tags e2e -run BrowserWasmReady -v ./web"
 	"sizes|docs/bench/sizes.sh"
 )
