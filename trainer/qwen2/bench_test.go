@@ -2,7 +2,6 @@ package qwen2
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -65,23 +64,4 @@ func BenchmarkPrefill(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(512*b.N)/b.Elapsed().Seconds(), "tok/s")
-}
-
-// BenchmarkDecodeGEMV is BenchmarkDecode with the dense one-row products on
-// libtorch (GEMVRows 0) and on qkernel.GEMV, alternating so that both see the
-// same machine load: the figure to compare is the ratio.
-func BenchmarkDecodeGEMV(b *testing.B) {
-	defer func(v int64) { GEMVRows = v }(GEMVRows)
-	for round := 0; round < 2; round++ {
-		for _, rows := range []int64{0, 8} {
-			name := "libtorch"
-			if rows > 0 {
-				name = "gemv"
-			}
-			b.Run(fmt.Sprintf("%s/round%d", name, round), func(b *testing.B) {
-				GEMVRows = rows
-				BenchmarkDecode(b)
-			})
-		}
-	}
 }

@@ -1,11 +1,6 @@
 package qwen2
 
-import (
-	"runtime"
-
-	"medqa/trainer/qkernel"
-	"medqa/trainer/torch"
-)
+import "medqa/trainer/torch"
 
 // Packed is a weight matrix [out,in] held in a compact encoding instead of a
 // tensor: trainer/quant's int8 and int4 weights. A Linear or the embedding
@@ -36,43 +31,7 @@ func (l *Linear) base(s *torch.Scope, x *torch.Tensor) *torch.Tensor {
 	if l.Packed != nil {
 		return l.Packed.Linear(s, x, l.Bias)
 	}
-	if gemvRows(x, l.Weight) {
-		return gemv(s, x, l.Weight, l.Bias)
-	}
 	return torch.Linear(s, x, l.Weight, l.Bias)
-}
-
-// GEMVRows is the most rows of x (streams decoding together) that a dense
-// float32 CPU linear sends to qkernel.GEMV instead of libtorch, whose one-row
-// linear is a GEMM that streams the weight at about three quarters of the rate
-// decoding needs (docs/quantization.md). 0 turns it off (benchmarks compare).
-var GEMVRows int64 = 8
-
-func gemvRows(x, w *torch.Tensor) bool {
-	if GEMVRows == 0 || w.Device() != torch.CPU || w.DType() != torch.Float32 || x.DType() != torch.Float32 ||
-		(torch.GradEnabled() && (x.RequiresGrad() || w.RequiresGrad())) {
-		return false
-	}
-	return x.Numel() <= GEMVRows*w.Size(1)
-}
-
-// gemv is x·Wᵀ + b on qkernel.GEMV (no backward: autograd is off or needs none).
-func gemv(s *torch.Scope, x, w, b *torch.Tensor) *torch.Tensor {
-	N, K := w.Size(0), w.Size(1)
-	xc, wc := x.Contiguous(nil), w.Contiguous(nil)
-	defer xc.Close()
-	defer wc.Close()
-	shape := x.Shape()
-	shape[len(shape)-1] = N
-	y := torch.Empty(s, shape, torch.Float32, torch.CPU)
-	var bias []float32
-	if b != nil {
-		bias = torch.Data[float32](b)
-	}
-	M := x.Numel() / K
-	qkernel.GEMV(torch.Data[float32](y), torch.Data[float32](xc), torch.Data[float32](wc), int(M), int(N), int(K), bias, torch.NumThreads())
-	runtime.KeepAlive(b)
-	return y
 }
 
 // embed looks up the token embeddings of ids: dense rows, or only the looked-up
