@@ -26,7 +26,6 @@ benches=(
 	"qwen2-vs-pytorch|trainer/qwen2/bench/bench.sh"
 	"quant-vs-llamacpp|trainer/quant/bench/bench.sh"
 	"qwen2-decode|go test -run ^\$ -bench BenchmarkDecode\$ -benchtime 3x -count 2 ./trainer/qwen2"
-	"qwen2-decode-gemv|go test -run ^\$ -bench BenchmarkDecodeGEMV -benchtime 3x ./trainer/qwen2"
 	"lora-step|nice go test -run ^\$ -bench LoRAStep\$ -benchtime 1x ./trainer/sft"
 	"train-step|nice go test -run ^\$ -bench TrainStep -benchtime 3x ./trainer/defaultmodel"
 	"qlora|trainer/sft/bench/qlora.sh"
