@@ -24,6 +24,8 @@ func exportSplit(t *testing.T) string {
 		row("t-2", "causes", "What causes anemia?", "Too few red blood cells.")
 	os.WriteFile(filepath.Join(dir, "test.jsonl"), []byte(test), 0o644)
 	os.WriteFile(filepath.Join(dir, "validation.jsonl"), []byte(test), 0o644)
+	// eval reads every split: the hallucination check looks up gene symbols in all answers of a focus.
+	os.WriteFile(filepath.Join(dir, "train.jsonl"), []byte(row("r-1", "symptoms", "What are the symptoms of gout?", "Sudden joint pain.")), 0o644)
 	return dir
 }
 
@@ -100,7 +102,7 @@ func TestExportVerbsRefuseBadInput(t *testing.T) {
 		{"quantize bits", runQuantize, []string{"--model", model, "--out", filepath.Join(t.TempDir(), "q"), "--bits", "3"}, "bits must be 8 or 4"},
 		{"quantize non-empty out", runQuantize, []string{"--model", model, "--out", nonEmpty}, "not empty"},
 		{"export type", runExport, []string{"--model", model, "--out", filepath.Join(t.TempDir(), "x.gguf"), "--type", "q5_1"}, "f32, f16, q8_0 or q4_0"},
-		{"eval missing split", runEval, []string{"--model", model, "--data", split, "--split", "train", "--out", filepath.Join(t.TempDir(), "r")}, "train.jsonl"},
+		{"eval missing split", runEval, []string{"--model", model, "--data", t.TempDir(), "--out", filepath.Join(t.TempDir(), "r")}, "test.jsonl"},
 		{"eval missing adapter", runEval, []string{"--model", model, "--adapter", filepath.Join(split, "nope"), "--data", split, "--out", filepath.Join(t.TempDir(), "r")}, "nope"},
 		{"eval compare adapter alone", runEval, []string{"--model", model, "--compare-adapter", "x", "--data", split, "--out", "r"}, "--compare-model"},
 	} {
