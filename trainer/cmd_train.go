@@ -55,6 +55,7 @@ func trainFlags(c *sft.Config, resume *bool, df *distFlags) *flag.FlagSet {
 	fl.IntVar(&c.GradAccum, "grad-accum", c.GradAccum, "micro-batches per optimizer step")
 	fl.IntVar(&c.MaxLength, "max-length", c.MaxLength, "tokens per example (longer ones are truncated, keeping the answer's start)")
 	fl.BoolVar(&c.AllTokens, "all-tokens", c.AllTokens, "learn every token, prompt included (default: the answer only)")
+	fl.BoolVar(&c.GradientCheckpointing, "gradient-checkpointing", c.GradientCheckpointing, "recompute each decoder layer during the backward instead of keeping its activations (less memory, one more forward pass, the same gradients)")
 	fl.BoolVar(&c.Packing, "packing", c.Packing, "concatenate short examples into sequences of up to --max-length tokens")
 	fl.BoolVar(&c.GroupByLength, "group-by-length", c.GroupByLength, "batch examples of similar length together (less padding)")
 	fl.IntVar(&c.EvalEvery, "eval-every", c.EvalEvery, "validate every N steps (0: only at the end)")

@@ -80,49 +80,71 @@ type kvFunc func(s *torch.Scope, layer int, k, v *torch.Tensor) (*torch.Tensor, 
 // additive mask broadcastable to [B,1,T,S] (or nil), returning the final-normed
 // hidden states [B,T,H].
 func (m *Model) decode(s *torch.Scope, ids, pos *torch.Tensor, npos int64, mask *torch.Tensor, kv kvFunc) *torch.Tensor {
-	c := m.Config
-	B, T := ids.Size(0), ids.Size(1)
-	NH, KV, D := int64(c.NumAttentionHeads), int64(c.NumKeyValueHeads), int64(c.Head())
-	fused := m.fused()
-	var cos, sin *torch.Tensor // [B,1,T,D], for the unfused path
-	var posv []int64
-	if fused {
-		m.rope.ensure(m, npos)
-		posv = torch.ToSlice[int64](pos)
-	} else {
-		cos, sin = m.rope.lookup(s, m, pos, npos)
-	}
+	st := m.newStack(s, ids, pos, npos, mask, kv)
 	x := m.embed(s, ids) // [B,T,H]
-	scale := 1 / math.Sqrt(float64(D))
-	for i, L := range m.Layers {
-		// Handles die with the layer's scope; autograd keeps what backward needs.
-		ls := torch.NewScope()
-		h := m.rmsNorm(ls, x, L.InputNorm, fused)
-		q := L.Q.Forward(ls, h, m.Train) // [B,T,NH·D]
-		k := L.K.Forward(ls, h, m.Train) // [B,T,KV·D]
-		v := L.V.Forward(ls, h, m.Train)
-		if fused {
-			m.ropeInPlace(q, B, T, NH, posv)
-			m.ropeInPlace(k, B, T, KV, posv)
-		}
-		q = q.View(ls, B, T, NH, D).Transpose(ls, 1, 2) // [B,NH,T,D]
-		k = k.View(ls, B, T, KV, D).Transpose(ls, 1, 2) // [B,KV,T,D]
-		v = v.View(ls, B, T, KV, D).Transpose(ls, 1, 2)
-		if !fused {
-			q, k = applyRope(ls, q, cos, sin), applyRope(ls, k, cos, sin)
-		}
-		K, V := k, v
-		if kv != nil {
-			K, V = kv(ls, i, k, v)
-		}
-		a := torch.Attention(ls, q, K, V, mask, scale).Transpose(ls, 1, 2).Reshape(ls, B, T, NH*D)
-		x = x.Add(ls, L.O.Forward(ls, a, m.Train))
-		h = m.rmsNorm(ls, x, L.PostNorm, fused)
-		g := swiglu(ls, L.Gate.Forward(ls, h, m.Train), L.Up.Forward(ls, h, m.Train), fused)
-		x = s.Track(ls.Keep(x.Add(ls, L.Down.Forward(ls, g, m.Train))))
-		ls.Close()
+	for i := range m.Layers {
+		x = st.layer(s, i, x)
 	}
-	return m.rmsNorm(s, x, m.Norm, fused)
+	return m.rmsNorm(s, x, m.Norm, st.fused)
+}
+
+// stack is what every decoder layer of one pass shares: shapes, rotary
+// tables, the mask and the KV hook.
+type stack struct {
+	m               *Model
+	B, T, NH, KV, D int64
+	fused           bool
+	cos, sin        *torch.Tensor // [B,1,T,D], for the unfused path
+	posv            []int64       // positions, for the fused path
+	mask            *torch.Tensor
+	kv              kvFunc
+	scale           float64
+}
+
+func (m *Model) newStack(s *torch.Scope, ids, pos *torch.Tensor, npos int64, mask *torch.Tensor, kv kvFunc) *stack {
+	c := m.Config
+	st := &stack{m: m, B: ids.Size(0), T: ids.Size(1), NH: int64(c.NumAttentionHeads), KV: int64(c.NumKeyValueHeads),
+		D: int64(c.Head()), fused: m.fused(), mask: mask, kv: kv}
+	st.scale = 1 / math.Sqrt(float64(st.D))
+	if st.fused {
+		m.rope.ensure(m, npos)
+		st.posv = torch.ToSlice[int64](pos)
+	} else {
+		st.cos, st.sin = m.rope.lookup(s, m, pos, npos)
+	}
+	return st
+}
+
+// layer applies decoder layer i to x [B,T,H], the result living in s.
+func (st *stack) layer(s *torch.Scope, i int, x *torch.Tensor) *torch.Tensor {
+	m, L := st.m, st.m.Layers[i]
+	B, T, NH, KV, D, fused := st.B, st.T, st.NH, st.KV, st.D, st.fused
+	// Handles die with the layer's scope; autograd keeps what backward needs.
+	ls := torch.NewScope()
+	defer ls.Close()
+	h := m.rmsNorm(ls, x, L.InputNorm, fused)
+	q := L.Q.Forward(ls, h, m.Train) // [B,T,NH·D]
+	k := L.K.Forward(ls, h, m.Train) // [B,T,KV·D]
+	v := L.V.Forward(ls, h, m.Train)
+	if fused {
+		m.ropeInPlace(q, B, T, NH, st.posv)
+		m.ropeInPlace(k, B, T, KV, st.posv)
+	}
+	q = q.View(ls, B, T, NH, D).Transpose(ls, 1, 2) // [B,NH,T,D]
+	k = k.View(ls, B, T, KV, D).Transpose(ls, 1, 2) // [B,KV,T,D]
+	v = v.View(ls, B, T, KV, D).Transpose(ls, 1, 2)
+	if !fused {
+		q, k = applyRope(ls, q, st.cos, st.sin), applyRope(ls, k, st.cos, st.sin)
+	}
+	K, V := k, v
+	if st.kv != nil {
+		K, V = st.kv(ls, i, k, v)
+	}
+	a := torch.Attention(ls, q, K, V, st.mask, st.scale).Transpose(ls, 1, 2).Reshape(ls, B, T, NH*D)
+	x = x.Add(ls, L.O.Forward(ls, a, m.Train))
+	h = m.rmsNorm(ls, x, L.PostNorm, fused)
+	g := swiglu(ls, L.Gate.Forward(ls, h, m.Train), L.Up.Forward(ls, h, m.Train), fused)
+	return s.Track(ls.Keep(x.Add(ls, L.Down.Forward(ls, g, m.Train))))
 }
 
 // Logits applies the LM head to hidden states [...,H] → [...,V].
@@ -136,21 +158,25 @@ func (m *Model) Logits(s *torch.Scope, h *torch.Tensor) *torch.Tensor {
 // row computes exactly what the unpadded sequence computes; padded positions
 // produce finite values that callers ignore.
 func (m *Model) Hidden(s *torch.Scope, ids, attn *torch.Tensor) *torch.Tensor {
-	B, T := ids.Size(0), ids.Size(1)
 	ms := torch.NewScope()
 	defer ms.Close()
-	var pos, mask *torch.Tensor
+	pos, mask := m.positions(ms, ids, attn)
+	return m.decode(s, ids, pos, ids.Size(1), mask, nil)
+}
+
+// positions are Hidden's positions [B,T] and additive mask (nil for one unpadded token).
+func (m *Model) positions(s *torch.Scope, ids, attn *torch.Tensor) (pos, mask *torch.Tensor) {
+	B, T := ids.Size(0), ids.Size(1)
 	if attn == nil {
-		pos = torch.Arange(ms, 0, float64(T), 1, torch.Int64, m.Device).Unsqueeze(ms, 0).Expand(ms, B, T)
+		pos = torch.Arange(s, 0, float64(T), 1, torch.Int64, m.Device).Unsqueeze(s, 0).Expand(s, B, T)
 		if T > 1 {
-			mask = causalMask(ms, m, []int64{0}, nil, T, T)
+			mask = causalMask(s, m, []int64{0}, nil, T, T)
 		}
-	} else {
-		keep := torch.ToSlice[int64](attn)
-		pos = torch.FromSlice(ms, paddedPositions(keep, B, T), B, T).To(ms, torch.Int64, m.Device)
-		mask = causalMask(ms, m, make([]int64, B), keep, T, T)
+		return pos, mask
 	}
-	return m.decode(s, ids, pos, T, mask, nil)
+	keep := torch.ToSlice[int64](attn)
+	pos = torch.FromSlice(s, paddedPositions(keep, B, T), B, T).To(s, torch.Int64, m.Device)
+	return pos, causalMask(s, m, make([]int64, B), keep, T, T)
 }
 
 // Forward returns logits [B,T,V] for ids [B,T]; see Hidden for the mask.

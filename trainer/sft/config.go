@@ -57,6 +57,9 @@ type Config struct {
 	AllTokens     bool `json:"all_tokens"`      // learn the prompt too, not only the answer
 	Packing       bool `json:"packing"`         // concatenate short examples up to MaxLength
 	GroupByLength bool `json:"group_by_length"` // batch examples of similar length together
+	// GradientCheckpointing recomputes each decoder layer during the backward instead of keeping
+	// its activations: less memory for one more forward pass, the same gradients.
+	GradientCheckpointing bool `json:"gradient_checkpointing"`
 
 	EvalEvery       int `json:"eval_every"` // optimizer steps between validations; 0: only at the end
 	EvalSamples     int `json:"eval_samples"`
@@ -81,8 +84,9 @@ func Defaults() Config {
 }
 
 // Adjustable are the fields a resumed run may change: they decide what is
-// observed and kept, not what is computed.
-var Adjustable = []string{"eval_every", "eval_samples", "patience", "save_every", "keep_checkpoints", "threads", "log_every"}
+// observed and kept, or how much memory the same computation takes, not what is computed.
+var Adjustable = []string{"eval_every", "eval_samples", "patience", "save_every", "keep_checkpoints", "threads", "log_every",
+	"gradient_checkpointing"}
 
 // Validate reports the first unusable field by its flag name.
 func (c Config) Validate() error {

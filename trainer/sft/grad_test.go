@@ -3,6 +3,7 @@ package sft
 import (
 	"math"
 	"runtime"
+	"strings"
 	"testing"
 
 	"medqa/trainer/lora"
@@ -14,18 +15,18 @@ import (
 // against central finite differences in float64, on a padded batch, and then
 // that clipping scales them to the requested norm.
 func TestLoRAGradients(t *testing.T) {
-	for _, chunk := range []bool{false, true} {
-		t.Run(map[bool]string{false: "whole", true: "chunked-head"}[chunk], func(t *testing.T) {
-			if chunk {
+	for _, variant := range []string{"whole", "chunked-head", "checkpointed", "checkpointed-chunked-head"} {
+		t.Run(variant, func(t *testing.T) {
+			if strings.HasSuffix(variant, "chunked-head") {
 				defer func(v int) { headValues = v }(headValues)
 				headValues = 5 * toyConfig().VocabSize // 5 positions per head chunk
 			}
-			loraGradients(t)
+			loraGradients(t, strings.HasPrefix(variant, "checkpointed"))
 		})
 	}
 }
 
-func loraGradients(t *testing.T) {
+func loraGradients(t *testing.T, checkpoint bool) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	m, err := qwen2.NewRandom(toyConfig(), 2, torch.Float64, torch.CPU)
@@ -52,7 +53,7 @@ func loraGradients(t *testing.T) {
 	loss := func() float64 {
 		return lossSum(m, b) / float64(b.targets)
 	}
-	lossBackward(m, b, float64(b.targets))
+	lossBackward(m, b, float64(b.targets), checkpoint)
 
 	ps := lora.Params(m)
 	checked := 0
@@ -104,18 +105,18 @@ func loraGradients(t *testing.T) {
 // TestFullGradients does the same for --full training's parameters,
 // including the tied embedding (used twice: input and output head).
 func TestFullGradients(t *testing.T) {
-	for _, chunk := range []bool{false, true} {
-		t.Run(map[bool]string{false: "whole", true: "chunked-head"}[chunk], func(t *testing.T) {
-			if chunk {
+	for _, variant := range []string{"whole", "chunked-head", "checkpointed", "checkpointed-chunked-head"} {
+		t.Run(variant, func(t *testing.T) {
+			if strings.HasSuffix(variant, "chunked-head") {
 				defer func(v int) { headValues = v }(headValues)
 				headValues = 5 * toyConfig().VocabSize
 			}
-			fullGradients(t)
+			fullGradients(t, strings.HasPrefix(variant, "checkpointed"))
 		})
 	}
 }
 
-func fullGradients(t *testing.T) {
+func fullGradients(t *testing.T, checkpoint bool) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	m, err := qwen2.NewRandom(toyConfig(), 5, torch.Float64, torch.CPU)
@@ -132,7 +133,7 @@ func fullGradients(t *testing.T) {
 	loss := func() float64 {
 		return lossSum(m, b) / float64(b.targets)
 	}
-	lossBackward(m, b, float64(b.targets))
+	lossBackward(m, b, float64(b.targets), checkpoint)
 	for _, p := range tr.ps {
 		switch p.name {
 		case "model.embed_tokens.weight", "model.layers.0.input_layernorm.weight",

@@ -143,7 +143,7 @@ func (r *run) step(ctx context.Context) {
 		torch.ManualSeed(splitmix64(c.Seed^uint64(r.state.Micro+int64(i))) + uint64(d.Rank))
 		s := torch.NewScope()
 		r.trainable.bind(s)
-		lossSum += lossBackward(r.m, b, float64(targets))
+		lossSum += lossBackward(r.m, b, float64(targets), c.GradientCheckpointing)
 		s.Close()
 	}
 	r.m.Train = false

@@ -21,9 +21,12 @@ var headValues = 1 << 25
 
 func headRows(V int) int { return max(1, headValues/V) }
 
+// hiddenFunc is qwen2.Model.Hidden or its checkpointed twin.
+type hiddenFunc func(s *torch.Scope, ids, attn *torch.Tensor) *torch.Tensor
+
 // targets returns the hidden states [N,H] of the positions whose next token
 // is learned, and those tokens [N] (int64), on the model's device.
-func targets(s *torch.Scope, m *qwen2.Model, b batch) (h, y *torch.Tensor) {
+func targets(s *torch.Scope, m *qwen2.Model, b batch, hidden hiddenFunc) (h, y *torch.Tensor) {
 	var rows, ys []int64
 	for r := 0; r < b.B; r++ {
 		for t := 0; t+1 < b.T; t++ {
@@ -38,7 +41,7 @@ func targets(s *torch.Scope, m *qwen2.Model, b batch) (h, y *torch.Tensor) {
 	if b.tokens < b.B*b.T {
 		attn = torch.FromSlice(s, b.attn, int64(b.B), int64(b.T))
 	}
-	h = m.Hidden(s, ids, attn)
+	h = hidden(s, ids, attn)
 	h = h.Reshape(s, int64(b.B*b.T), h.Size(-1)).IndexSelect(s, 0, torch.FromSlice(s, rows).To(s, torch.Int64, m.Device))
 	return h, torch.FromSlice(s, ys).To(s, torch.Int64, m.Device)
 }
@@ -58,7 +61,7 @@ func lossSum(m *qwen2.Model, b batch) float64 {
 	torch.NoGrad(func() {
 		s := torch.NewScope()
 		defer s.Close()
-		h, y := targets(s, m, b)
+		h, y := targets(s, m, b, m.Hidden)
 		n, step := h.Size(0), int64(headRows(m.Config.VocabSize))
 		for lo := int64(0); lo < n; lo += step {
 			cs := torch.NewScope()
@@ -75,10 +78,35 @@ func lossSum(m *qwen2.Model, b batch) float64 {
 // head chunk, the head runs chunk by chunk on a detached copy of the hidden
 // states, each chunk's backward freeing its logits, and the collected
 // gradient G then flows through the decoder as the gradient of sum(h·G).
-func lossBackward(m *qwen2.Model, b batch, denom float64) float64 {
+// With checkpoint, the decoder keeps only each layer's input and recomputes
+// the layers during the backward (qwen2.Checkpointed): less memory, the same
+// gradients, one more forward pass.
+func lossBackward(m *qwen2.Model, b batch, denom float64, checkpoint bool) float64 {
 	s := torch.NewScope()
 	defer s.Close()
-	h, y := targets(s, m, b)
+	hidden, ck := hiddenFunc(m.Hidden), (*qwen2.Checkpointed)(nil)
+	if checkpoint {
+		hidden = func(s *torch.Scope, ids, attn *torch.Tensor) *torch.Tensor {
+			h, c, err := m.HiddenCheckpointed(s, ids, attn)
+			if err != nil {
+				panic(err)
+			}
+			ck = c
+			return h
+		}
+	}
+	h, y := targets(s, m, b, hidden)
+	sum := headBackward(s, m, h, y, denom)
+	if ck != nil {
+		if err := ck.Backward(); err != nil {
+			panic(err)
+		}
+	}
+	return sum
+}
+
+// headBackward runs the loss's backward from the hidden states h (see lossBackward).
+func headBackward(s *torch.Scope, m *qwen2.Model, h, y *torch.Tensor, denom float64) float64 {
 	n, step := h.Size(0), int64(headRows(m.Config.VocabSize))
 	if n <= step {
 		l := headLoss(s, m, h, y)

@@ -5,8 +5,10 @@
 # (group 32). For each base it reports the peak RSS of the whole `trainer train` process
 # (/usr/bin/time -v: loading, the steps, the final validation, saving) and the step time
 # (the fastest of the steps after the first, from the step events' elapsed_s), then both
-# against the f32 base. The goals (docs/training.md#qlora): RSS over int4 ≤ 50 % of f32's,
-# step time ≤ 1.3×.
+# against the f32 base. Each base runs twice: as is, and with --gradient-checkpointing (the
+# decoder layers recomputed in the backward, as PEFT's QLoRA recipe does by default); each
+# mode is compared with the f32 base in the same mode, and with the plain f32 run. The goals
+# (docs/training.md#qlora): RSS over int4 ≤ 50 % of f32's, step time ≤ 1.3×.
 #
 #   trainer/sft/bench/qlora.sh          (make bench BENCH=qlora)
 #   THREADS=2 STEPS=3 WORK=.cache/qlora SHAPE=CONFIG.json trainer/sft/bench/qlora.sh
@@ -44,14 +46,15 @@ answer=$(awk 'BEGIN { for (i = 0; i < 700; i++) printf "%s ", (i % 7 ? "word" i 
 printf '{"id":"b-0","messages":[{"role":"user","content":"Describe the case."},{"role":"assistant","content":"%s"}]}\n' "$answer" >"$data/train.jsonl"
 cp "$data/train.jsonl" "$data/validation.jsonl"
 
-# run BASE → "rss_kb step_s loss1"
+# run BASE [FLAG...] → "rss_kb step_s loss1"
 run() {
 	local dir=$1 out=$work/run-$(basename "$1") log=$work/train-$(basename "$1").log
+	shift
 	rm -rf "$out"
 	/usr/bin/time -v "$T" train --model "$dir" --data "$data" --out "$out" --template base --max-steps "$steps" \
 		--batch-size 1 --max-length 512 --all-tokens --lora-r 16 --lora-alpha 32 --lora-dropout 0 \
 		--target-modules all-linear --lr 1e-4 --warmup-steps 0 --max-grad-norm 0 --eval-every 0 --save-every 0 \
-		--threads "$threads" --seed 0 >"$out.events" 2>"$log"
+		--threads "$threads" --seed 0 "$@" >"$out.events" 2>"$log"
 	local rss step loss
 	rss=$(sed -n 's/.*Maximum resident set size (kbytes): \([0-9]*\).*/\1/p' "$log")
 	# Step times from elapsed_s; the first step (warm-up) is left out.
@@ -63,16 +66,26 @@ run() {
 
 echo "== one LoRA step, T=512, batch 1, rank 16, all linear ($threads threads, $steps steps; load average $(cut -d' ' -f1-3 /proc/loadavg))"
 declare -A R S
-for base in f32 int8 int4; do
-	set -- $(run "$work/$base")
-	R[$base]=$1 S[$base]=$2
-	weights=$(du -b "$work/$base"/model*.safetensors | awk '{ s += $1 } END { printf "%.0f", s / 1048576 }')
-	echo "$base: weights ${weights} MiB, peak RSS $1 kB, step $2 s, first loss $3"
+modes=(plain checkpointed)
+for mode in "${modes[@]}"; do
+	flag=()
+	[ "$mode" = checkpointed ] && flag=(--gradient-checkpointing)
+	for base in f32 int8 int4; do
+		set -- $(run "$work/$base" "${flag[@]}")
+		R[$base.$mode]=$1 S[$base.$mode]=$2
+		weights=$(du -b "$work/$base"/model*.safetensors | awk '{ s += $1 } END { printf "%.0f", s / 1048576 }')
+		echo "$base ($mode): weights ${weights} MiB, peak RSS $1 kB, step $2 s, first loss $3"
+	done
 done
 echo
-echo "| base | peak RSS | of f32 | step | vs f32 |"
-echo "|---|---|---|---|---|"
-for base in f32 int8 int4; do
-	awk -v b="$base" -v r="${R[$base]}" -v s="${S[$base]}" -v r0="${R[f32]}" -v s0="${S[f32]}" \
-		'BEGIN { printf "| %s | %.2f GB | %.0f %% | %.2f s | %.2f× |\n", b, r * 1024 / 1e9, 100 * r / r0, s, s / s0 }'
+echo "| base | peak RSS | of f32, same mode | of f32 plain | step | vs f32, same mode | vs f32 plain |"
+echo "|---|---|---|---|---|---|---|"
+for mode in "${modes[@]}"; do
+	for base in f32 int8 int4; do
+		k=$base.$mode
+		awk -v b="$base" -v m="$mode" -v r="${R[$k]}" -v s="${S[$k]}" -v r0="${R[f32.$mode]}" -v s0="${S[f32.$mode]}" \
+			-v rp="${R[f32.plain]}" -v sp="${S[f32.plain]}" \
+			'BEGIN { printf "| %s%s | %.2f GB | %.0f %% | %.0f %% | %.2f s | %.2f× | %.2f× |\n", b, (m == "plain" ? "" : " + checkpointing"),
+				r * 1024 / 1e9, 100 * r / r0, 100 * r / rp, s, s / s0, s / sp }'
+	done
 done
