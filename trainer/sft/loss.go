@@ -15,11 +15,21 @@ import (
 // logits (and their softmax and gradient) of a long batch never exist all at
 // once: 8×512 targets at V=151936 would be 2.5 GB per copy in float32.
 
-// headValues bounds the logits held at once: 2^25 values, 128 MB in float32
-// (tests lower it to exercise the chunked path on tiny models).
-var headValues = 1 << 25
+// headValues bounds the logits held at once on the CPU: 2^23 values, 32 MB
+// in float32, about 55 positions at V=151936. The cross-entropy keeps a few
+// copies of a chunk (logits, log-softmax, their gradients), so this bound is
+// a few hundred MB of a QLoRA step's peak. A GPU, where products that thin
+// waste the device and memory is less scarce, takes 16 times as many (tests
+// lower it to exercise the chunked path on tiny models).
+var headValues = 1 << 23
 
-func headRows(V int) int { return max(1, headValues/V) }
+func headRows(m *qwen2.Model) int {
+	v := headValues
+	if m.Device != torch.CPU {
+		v *= 16
+	}
+	return max(1, v/m.Config.VocabSize)
+}
 
 // hiddenFunc is qwen2.Model.Hidden or its checkpointed twin.
 type hiddenFunc func(s *torch.Scope, ids, attn *torch.Tensor) *torch.Tensor
@@ -62,7 +72,7 @@ func lossSum(m *qwen2.Model, b batch) float64 {
 		s := torch.NewScope()
 		defer s.Close()
 		h, y := targets(s, m, b, m.Hidden)
-		n, step := h.Size(0), int64(headRows(m.Config.VocabSize))
+		n, step := h.Size(0), int64(headRows(m))
 		for lo := int64(0); lo < n; lo += step {
 			cs := torch.NewScope()
 			k := min(step, n-lo)
@@ -107,7 +117,7 @@ func lossBackward(m *qwen2.Model, b batch, denom float64, checkpoint bool) float
 
 // headBackward runs the loss's backward from the hidden states h (see lossBackward).
 func headBackward(s *torch.Scope, m *qwen2.Model, h, y *torch.Tensor, denom float64) float64 {
-	n, step := h.Size(0), int64(headRows(m.Config.VocabSize))
+	n, step := h.Size(0), int64(headRows(m))
 	if n <= step {
 		l := headLoss(s, m, h, y)
 		sum := l.Item()

@@ -11,7 +11,7 @@
 # (docs/training.md#qlora): RSS over int4 ≤ 50 % of f32's, step time ≤ 1.3×.
 #
 #   trainer/sft/bench/qlora.sh          (make bench BENCH=qlora)
-#   THREADS=2 STEPS=3 WORK=.cache/qlora SHAPE=CONFIG.json trainer/sft/bench/qlora.sh
+#   THREADS=2 STEPS=5 WORK=.cache/qlora SHAPE=CONFIG.json trainer/sft/bench/qlora.sh
 #
 # SHAPE, a config.json, replaces the Qwen2.5-0.5B shape (a smoke run on a tiny model); the
 # models are cached in WORK per shape.
@@ -19,7 +19,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 cd "$root"
 threads=${THREADS:-2}
-steps=${STEPS:-3}
+steps=${STEPS:-5}
 shape=${SHAPE:-}
 work=${WORK:-$root/.cache/qlora}
 [ -n "$shape" ] && work=$work/$(basename "$shape" .json)
