@@ -19,7 +19,7 @@ benches=(
 	"tokenizer-go|go test -run ^\$ -bench . -benchtime 5x ./wasm/tokenizer"
 	"tokenizer-vs-transformersjs|wasm/tokenizer/bench/bench.sh"
 	"metrics-go|go test -run ^\$ -bench . -benchtime 3x ./wasm/metrics"
-	"metrics-nltk-stem|python3 wasm/metrics/testdata/nltk_stem_bench.py files/medquad_qa.csv.gz"
+	"metrics-nltk-stem|/usr/bin/python3 wasm/metrics/testdata/nltk_stem_bench.py files/medquad_qa.csv.gz"
 	"data-go|go test -run ^\$ -bench . -benchtime 3x ./trainer/data"
 	"retrieve-go|go test -run ^\$ -bench . -benchtime 2s ./wasm/retrieve"
 	"retrieve-recall|docs/bench/retrieve_recall.sh"
